@@ -1,0 +1,305 @@
+"""Configuration: one TOML file validated with pydantic; errors name the file, the key and the problem."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import string
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_ENV_VAR = "MAILBOT_CONFIG"
+Language = Literal["es", "en"]
+TlsMode = Literal["implicit", "starttls", "none"]
+
+
+class ConfigError(Exception):
+    """Configuration is unusable; `problems` lists every problem as 'file: key: what is wrong'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(Section):
+    """Where a password comes from: an environment variable or a file (never the TOML itself)."""
+
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def resolve_password(self) -> str | None:
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+    def secret_problem(self, key: str) -> str | None:
+        """Why the password cannot be read, or None when it can."""
+        if self.password_file is not None:
+            if not self.password_file.is_file():
+                return f"{key}.password_file: {self.password_file} does not exist or is not a file"
+            return None
+        if self.password_env and self.password_env not in os.environ:
+            return f"{key}.password_env: environment variable {self.password_env} is not set"
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SupportSettings(Section):
+    address: str = Field(description="the support mailbox customers write to")
+    display_name: str = "Support"
+    case_prefix: str = Field(default="CASE", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    case_number_format: str = "{prefix}-{year}-{seq:05d}"
+    message_id_domain: str | None = None
+    default_language: Language = "es"
+    default_timezone: str = "UTC"
+
+    @field_validator("address")
+    @classmethod
+    def _address_has_at(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError("must be an email address such as support@example.com")
+        return value.strip().lower()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("case_number_format")
+    @classmethod
+    def _format_fields(cls, value: str) -> str:
+        fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        if "seq" not in fields:
+            raise ValueError("must contain {seq} so numbers are unique")
+        unknown = fields - {"prefix", "year", "seq"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: prefix, year, seq")
+        value.format(prefix="X", year=2026, seq=1)
+        return value
+
+    @property
+    def id_domain(self) -> str:
+        return (self.message_id_domain or self.address.rpartition("@")[2]).lower()
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)") from error
+    return value
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///mailbot.db"
+
+
+class ImapSource(Secret):
+    kind: Literal["imap"] = "imap"
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "implicit"
+    user: str
+    folder: str = "INBOX"
+    after_processing: Literal["seen", "move", "leave"] = "seen"
+    move_to: str = "Processed"
+    idle: bool = True
+    poll_interval_seconds: float = Field(default=60.0, gt=0)
+    idle_renew_seconds: float = Field(default=1500.0, gt=0, le=1740)
+    sweep_interval_seconds: float = Field(default=600.0, gt=0)
+    fetch_batch_size: int = Field(default=100, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> "ImapSource":
+        if self.tls == "none" and not is_loopback(self.host):
+            raise ValueError(f"tls = \"none\" is only allowed for a loopback host, not {self.host!r}")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "implicit" else 143)
+
+
+class MaildirSource(Section):
+    kind: Literal["maildir"] = "maildir"
+    path: Path
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    sweep_interval_seconds: float = Field(default=600.0, gt=0)
+
+
+class SmtpDelivery(Secret):
+    kind: Literal["smtp"] = "smtp"
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "starttls"
+    user: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    validate_certs: bool = True
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> "SmtpDelivery":
+        if self.tls == "none" and not is_loopback(self.host):
+            raise ValueError(f"tls = \"none\" is only allowed for a loopback host, not {self.host!r}")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+class MaildirDelivery(Section):
+    kind: Literal["maildir"] = "maildir"
+    path: Path
+
+
+class OutboxSettings(Section):
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_initial_seconds: float = Field(default=30.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    envelope_from: str | None = None  # SMTP MAIL FROM; defaults to the support address
+
+
+class LimitSettings(Section):
+    auto_replies_per_sender_per_hour: int = Field(default=5, ge=0)
+    max_stored_attachment_bytes: int = Field(default=10_000_000, ge=0)
+
+
+class SecuritySettings(Section):
+    trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers
+
+
+class PlanSettings(Section):
+    display_name: str | None = None
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class TemplateSettings(Section):
+    path: Path | None = None  # a folder that overrides the shipped templates, file by file
+
+
+class Settings(Section):
+    support: SupportSettings
+    database: DatabaseSettings = DatabaseSettings()
+    source: Annotated[ImapSource | MaildirSource, Field(discriminator="kind")]
+    delivery: Annotated[SmtpDelivery | MaildirDelivery, Field(discriminator="kind")]
+    outbox: OutboxSettings = OutboxSettings()
+    limits: LimitSettings = LimitSettings()
+    security: SecuritySettings = SecuritySettings()
+    plans: dict[str, PlanSettings] = Field(default_factory=dict)
+    templates: TemplateSettings = TemplateSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+def config_path_from(cli_value: str | None) -> Path:
+    chosen = cli_value or os.environ.get(CONFIG_ENV_VAR)
+    if not chosen:
+        raise ConfigError([f"no configuration: pass --config FILE or set {CONFIG_ENV_VAR}"])
+    return Path(chosen)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the TOML file; relative paths in it are taken relative to the file's folder."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError([describe_error(path, item) for item in error.errors()]) from None
+    return anchor_paths(settings, path.parent)
+
+
+def describe_error(path: Path, item: object) -> str:
+    details = item if isinstance(item, dict) else {}
+    location = ".".join(str(part) for part in details.get("loc", ()) if part not in ("imap", "maildir", "smtp"))
+    message = str(details.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if details.get("type") == "extra_forbidden":
+        message = "unknown key (misspelt?)"
+    return f"{path}: {location or '(top level)'}: {message}"
+
+
+def anchor_paths(settings: Settings, base: Path) -> Settings:
+    """Make relative paths (Maildirs, secret files, SQLite file) relative to the config file's folder."""
+
+    def anchored(value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else (base / value)
+
+    updates: dict[str, object] = {}
+    source = settings.source
+    if isinstance(source, MaildirSource):
+        updates["source"] = source.model_copy(update={"path": anchored(source.path)})
+    else:
+        updates["source"] = source.model_copy(update={"password_file": anchored(source.password_file)})
+    delivery = settings.delivery
+    if isinstance(delivery, MaildirDelivery):
+        updates["delivery"] = delivery.model_copy(update={"path": anchored(delivery.path)})
+    else:
+        updates["delivery"] = delivery.model_copy(update={"password_file": anchored(delivery.password_file)})
+    updates["database"] = DatabaseSettings(url=anchor_sqlite_url(settings.database.url, base))
+    updates["templates"] = TemplateSettings(path=anchored(settings.templates.path))
+    return settings.model_copy(update=updates)
+
+
+def anchor_sqlite_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return url
+    file_part = url[len(prefix):]
+    if file_part.startswith("/"):
+        return url
+    return prefix + str((base / file_part).resolve())
+
+
+def runtime_problems(settings: Settings, path: Path) -> list[str]:
+    """Problems that only show against the environment: unreadable secrets, missing folders."""
+    problems: list[str] = []
+    source, delivery = settings.source, settings.delivery
+    if isinstance(source, ImapSource):
+        missing = source.secret_problem("source")
+        if missing or source.resolve_password() is None:
+            problems.append(
+                f"{path}: {missing or 'source: no password: set source.password_env or source.password_file'}"
+            )
+    if isinstance(delivery, SmtpDelivery) and delivery.user:
+        missing = delivery.secret_problem("delivery")
+        if missing or delivery.resolve_password() is None:
+            problems.append(
+                f"{path}: {missing or 'delivery: user is set but no password: set delivery.password_env or delivery.password_file'}"
+            )
+    if isinstance(source, MaildirSource) and not (source.path / "new").is_dir():
+        problems.append(f"{path}: source.path: {source.path} is not a Maildir (no new/ folder)")
+    return problems

@@ -1,0 +1,55 @@
+"""Schema migrations with Alembic: upgrade to head, and tell whether a database is up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class SchemaOutOfDate(Exception):
+    """The database schema is not at the revision this version of mailbot needs."""
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> tuple[str | None, str]:
+    """Migrate; returns (revision before, revision after)."""
+    before = current_revision(engine)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, head_revision()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema_current(engine: Engine) -> None:
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        shown = current or "empty (no mailbot tables)"
+        raise SchemaOutOfDate(
+            f"database schema is {shown}, this mailbot needs {head}: run `mailbot db upgrade` first"
+        )

@@ -1,0 +1,225 @@
+"""The database schema as SQLAlchemy 2 typed models (Alembic migrations in db/migrations mirror it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always hands back aware datetimes (SQLite keeps no zone, PostgreSQL does)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; the clock must be time-zone aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Plan(Base):
+    """A plan's name; its entitlements live in the configuration file."""
+
+    __tablename__ = "plans"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # the operator's stable identifier
+    name: Mapped[str] = mapped_column(String(256))
+    plan_name: Mapped[str] = mapped_column(ForeignKey("plans.name"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    contracts: Mapped[list[Contract]] = relationship(back_populates="account", order_by="Contract.starts_on")
+    contacts: Mapped[list[Contact]] = relationship(back_populates="account", order_by="Contact.email")
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("account_id", "reference"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    reference: Mapped[str] = mapped_column(String(128))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # None: open-ended (e.g. free while products are held)
+    account: Mapped[Account] = relationship(back_populates="contracts")
+
+
+class Contact(Base):
+    """A designated contact: the only people who may open cases for an account."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower case
+    name: Mapped[str] = mapped_column(String(256), default="")
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    account: Mapped[Account] = relationship(back_populates="contacts")
+
+
+class CaseNumberCounter(Base):
+    """Last sequence number handed out per scope (prefix + year); its row lock orders concurrent openers."""
+
+    __tablename__ = "case_number_counters"
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    ticket_type: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    account: Mapped[Account] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")
+
+
+class CaseMessage(Base):
+    """One message of a case's thread, inbound or outbound; Message-IDs make threading work."""
+
+    __tablename__ = "case_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out"
+    message_id: Mapped[str] = mapped_column(String(998), index=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    case: Mapped[Case] = relationship(back_populates="messages")
+    attachments: Mapped[list[StoredAttachment]] = relationship(back_populates="message")
+
+
+class StoredAttachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(512))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: over the storage limit
+    message: Mapped[CaseMessage] = relationship(back_populates="attachments")
+
+
+class InboundRecord(Base):
+    """Every message the bot has seen, with its outcome: the idempotency key and the operator's audit log."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(998), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    source: Mapped[str] = mapped_column(String(512))
+    source_ref: Mapped[str] = mapped_column(String(255))  # IMAP "uidvalidity:uid" or Maildir key
+    sender: Mapped[str] = mapped_column(String(320), default="", index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(32), index=True)
+    rule: Mapped[str] = mapped_column(String(64))  # which policy rule decided
+    reason: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+
+
+class OutboxMessage(Base):
+    """A rendered message waiting for, or done with, delivery."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_auto_reply_rate", "recipient", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    is_auto_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MailboxCheckpoint(Base):
+    """Where a source is: UIDVALIDITY + highest UID handled (IMAP), or just a lock row (Maildir)."""
+
+    __tablename__ = "mailbox_checkpoints"
+    source: Mapped[str] = mapped_column(String(512), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class QuarantinedMessage(Base):
+    """A message the bot could not handle, kept whole with the error for an operator."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(512))
+    source_ref: Mapped[str] = mapped_column(String(255))
+    message_key: Mapped[str | None] = mapped_column(String(998))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

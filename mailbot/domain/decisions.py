@@ -1,0 +1,57 @@
+"""What policy decides about one message: the outcome, the rule that decided, and the reply to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from mailbot.domain.directory import SenderStanding, ThreadMatch
+from mailbot.domain.messages import InboundMessage
+
+
+class Outcome(StrEnum):
+    CASE_OPENED = "case_opened"
+    APPENDED = "appended"  # added to an existing case's thread
+    REFUSED = "refused"  # not entitled: a polite reply, no case
+    IGNORED = "ignored"  # loops, bounces, lists, not for us: no reply at all
+    QUARANTINED = "quarantined"  # we could not handle it; kept whole for an operator
+
+
+class ReplyKind(StrEnum):
+    """Each value names a template set under templates/<language>/."""
+
+    ACKNOWLEDGMENT = "acknowledgment"
+    UNKNOWN_SENDER = "unknown_sender"
+    NO_CONTRACT = "no_contract"
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """Everything policy may look at for one message, loaded by the service layer."""
+
+    message: InboundMessage
+    sender: SenderStanding | None  # None: the From address is no designated contact
+    thread: ThreadMatch | None
+    auto_replies_to_sender_last_hour: int
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    support_address: str
+    own_message_id_domain: str
+    trusted_authserv_ids: tuple[str, ...]
+    auto_replies_per_sender_per_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    rule: str  # the name of the rule that decided, as in policy.rules.RULES
+    reason: str  # for the operator's log
+    reply: ReplyKind | None = None
+    reply_suppressed_by: str | None = None  # set when a reply was due but a safety rule withheld it
+
+    def without_reply(self, because: str) -> Decision:
+        return replace(self, reply=None, reply_suppressed_by=because)

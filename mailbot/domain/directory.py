@@ -1,0 +1,52 @@
+"""Plain values describing who a sender is and which case a message belongs to, loaded for policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class ContractTerm:
+    reference: str
+    starts_on: date
+    ends_on: date | None  # None: no end date (e.g. free support while the customer holds products)
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderStanding:
+    """A designated contact and the account it speaks for."""
+
+    contact_id: int
+    contact_email: str
+    contact_name: str
+    account_id: int
+    account_key: str
+    account_name: str
+    plan_name: str
+    language: str | None  # contact's, else account's; None: use the configured default
+    timezone: str | None
+    contracts: tuple[ContractTerm, ...]
+
+    def has_valid_contract(self, day: date) -> bool:
+        return any(term.covers(day) for term in self.contracts)
+
+
+class ThreadEvidence(StrEnum):
+    REFERENCE = "reference"  # In-Reply-To/References names a message of the case
+    SUBJECT_TAG = "subject_tag"  # only the [CASE-…] tag in the subject
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMatch:
+    """The existing case a message seems to belong to, and why we think so."""
+
+    case_id: int
+    case_number: str
+    account_id: int
+    status: str
+    evidence: ThreadEvidence

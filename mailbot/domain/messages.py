@@ -1,0 +1,81 @@
+"""Typed, immutable values for mail coming in: what the parse stage hands to policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A mailbox: `email` is normalised (stripped, domain lower-cased); `name` is the decoded display name."""
+
+    email: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+    @property
+    def local_part(self) -> str:
+        return self.email.rpartition("@")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An attachment; `content` is None when it was larger than the configured storage limit."""
+
+    filename: str
+    content_type: str
+    size: int
+    content: bytes | None = None
+
+    @property
+    def is_stored(self) -> bool:
+        return self.content is not None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One received message, decoded. `headers` keeps every header (lower-cased name -> values in order)."""
+
+    message_key: str  # Message-ID without angle brackets, or "sha256:<hex>" of the raw bytes when there is none
+    message_id: str | None  # without angle brackets
+    sender: Address | None  # From:
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    delivered_to: tuple[str, ...]  # normalised addresses from Delivered-To / X-Original-To
+    reply_to: tuple[Address, ...]
+    subject: str  # decoded, single line
+    date: datetime | None  # time-zone aware (UTC when the header gave no zone)
+    text: str  # text/plain body, or text derived from HTML when there is no plain part
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    in_reply_to: tuple[str, ...]  # Message-IDs without angle brackets
+    references: tuple[str, ...]  # Message-IDs without angle brackets, oldest first
+    content_type: str  # top-level MIME type, lower case, e.g. "multipart/report"
+    headers: tuple[tuple[str, str], ...] = field(default=())  # (lower-case name, decoded value), in order
+    size: int = 0  # raw size in bytes
+    defects: tuple[str, ...] = ()  # parser complaints worth showing an operator
+
+    def header(self, name: str) -> str | None:
+        """First value of a header, case-insensitive, or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        wanted = name.lower()
+        return tuple(value for key, value in self.headers if key == wanted)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """Every address the message was sent to: To, Cc and the envelope's Delivered-To."""
+        return tuple(a.email for a in self.to + self.cc) + self.delivered_to
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this message answers (In-Reply-To first, then References newest first)."""
+        seen: dict[str, None] = dict.fromkeys(self.in_reply_to)
+        seen.update(dict.fromkeys(reversed(self.references)))
+        return tuple(seen)

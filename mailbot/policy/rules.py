@@ -1,0 +1,112 @@
+"""The policy as a table of small pure rules; the first rule that returns a decision decides.
+
+Reading RULES top to bottom is reading the policy. Later capabilities (quotas, ticket types,
+maintenance lead time) slot in as new rows before `open_case`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
+from mailbot.domain.directory import ThreadEvidence
+from mailbot.policy import loops
+from mailbot.policy.authentication import is_sender_forged
+
+Rule = Callable[[Situation, PolicySettings], Decision | None]
+
+
+def ignore(rule: str, reason: str) -> Decision:
+    return Decision(Outcome.IGNORED, rule, reason)
+
+
+def own_mail(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if loops.is_own_mail(situation.message, settings.support_address, settings.own_message_id_domain):
+        return ignore("own_mail", "our own message came back (Message-ID domain, X-Loop or From)")
+    return None
+
+
+def auto_submitted(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if loops.is_auto_submitted(situation.message):
+        return ignore("auto_submitted", "automatic message (RFC 3834 Auto-Submitted or X-Autoreply)")
+    return None
+
+
+def bulk_or_list(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if loops.is_bulk_or_list(situation.message):
+        return ignore("bulk_or_list", "list or bulk mail (List-Id or Precedence)")
+    return None
+
+
+def delivery_report(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if loops.is_delivery_report(situation.message):
+        return ignore("delivery_report", "bounce or delivery report (multipart/report, null sender or daemon)")
+    return None
+
+
+def no_sender(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if situation.message.sender is None or not situation.message.sender.email:
+        return ignore("no_sender", "no usable From address")
+    return None
+
+
+def not_for_support(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if not loops.is_addressed_to(situation.message, settings.support_address):
+        return ignore("not_for_support", f"not addressed to {settings.support_address} (To, Cc, Delivered-To)")
+    return None
+
+
+def forged_sender(situation: Situation, settings: PolicySettings) -> Decision | None:
+    # No reply: it would go to the forged address, i.e. to someone who never wrote (backscatter).
+    if is_sender_forged(situation.message, settings.trusted_authserv_ids):
+        return ignore("forged_sender", "Authentication-Results from a trusted server: sender authentication failed")
+    return None
+
+
+def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | None:
+    thread = situation.thread
+    if thread is None:
+        return None
+    same_account = situation.sender is not None and situation.sender.account_id == thread.account_id
+    if thread.evidence is ThreadEvidence.SUBJECT_TAG and not same_account:
+        return None  # a quoted case number alone proves nothing: treat as a new message
+    return Decision(Outcome.APPENDED, "thread_reply", f"reply in the thread of {thread.case_number} ({thread.evidence})")
+
+
+def unknown_sender(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if situation.sender is None:
+        return Decision(
+            Outcome.REFUSED, "unknown_sender", "sender is not a designated contact", ReplyKind.UNKNOWN_SENDER
+        )
+    return None
+
+
+def no_valid_contract(situation: Situation, settings: PolicySettings) -> Decision | None:
+    sender = situation.sender
+    if sender is not None and not sender.has_valid_contract(situation.now.date()):
+        return Decision(
+            Outcome.REFUSED,
+            "no_valid_contract",
+            f"account {sender.account_key} has no contract valid on {situation.now.date().isoformat()}",
+            ReplyKind.NO_CONTRACT,
+        )
+    return None
+
+
+def open_case(situation: Situation, settings: PolicySettings) -> Decision | None:
+    return Decision(Outcome.CASE_OPENED, "open_case", "entitled request", ReplyKind.ACKNOWLEDGMENT)
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("own_mail", own_mail),
+    ("auto_submitted", auto_submitted),
+    ("bulk_or_list", bulk_or_list),
+    ("delivery_report", delivery_report),
+    ("no_sender", no_sender),
+    ("not_for_support", not_for_support),
+    ("forged_sender", forged_sender),
+    ("thread_reply", thread_reply),
+    ("unknown_sender", unknown_sender),
+    ("no_valid_contract", no_valid_contract),
+    ("open_case", open_case),
+)

@@ -1,0 +1,1 @@
+"""Test suite for mailbot (a package so helpers import as ``tests.support...``)."""
