@@ -161,6 +161,7 @@ class InboundRecord(Base):
     """Every message the bot has seen, with its outcome: the idempotency key and the operator's audit log."""
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_source_ref", "source", "source_ref"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_key: Mapped[str] = mapped_column(String(998), unique=True)
     message_id: Mapped[str | None] = mapped_column(String(998))

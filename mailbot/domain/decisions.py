@@ -43,6 +43,7 @@ class PolicySettings:
     own_message_id_domain: str
     trusted_authserv_ids: tuple[str, ...]
     auto_replies_per_sender_per_hour: int
+    default_timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ maintenance lead time) slot in as new rows before `open_case`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
 from mailbot.domain.directory import ThreadEvidence
@@ -83,11 +84,15 @@ def unknown_sender(situation: Situation, settings: PolicySettings) -> Decision |
 
 def no_valid_contract(situation: Situation, settings: PolicySettings) -> Decision | None:
     sender = situation.sender
-    if sender is not None and not sender.has_valid_contract(situation.now.date()):
+    if sender is None:
+        return None
+    # Contract dates are the customer's calendar dates, so "today" is taken in the account's zone.
+    today = situation.now.astimezone(ZoneInfo(sender.timezone or settings.default_timezone)).date()
+    if not sender.has_valid_contract(today):
         return Decision(
             Outcome.REFUSED,
             "no_valid_contract",
-            f"account {sender.account_key} has no contract valid on {situation.now.date().isoformat()}",
+            f"account {sender.account_key} has no contract valid on {today.isoformat()}",
             ReplyKind.NO_CONTRACT,
         )
     return None

@@ -130,6 +130,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbound_messages_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_outcome'), ['outcome'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_sender'), ['sender'], unique=False)
+        batch_op.create_index('ix_inbound_source_ref', ['source', 'source_ref'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -214,6 +215,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_source_ref')
         batch_op.drop_index(batch_op.f('ix_inbound_messages_sender'))
         batch_op.drop_index(batch_op.f('ix_inbound_messages_outcome'))
         batch_op.drop_index(batch_op.f('ix_inbound_messages_case_id'))

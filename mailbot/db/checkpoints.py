@@ -1,0 +1,61 @@
+"""Mailbox checkpoints: UIDVALIDITY + last UID per source, locked per message so two workers never overlap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mailbot.db.models import MailboxCheckpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a source stands: everything with uid <= last_uid under this uidvalidity is handled."""
+
+    uidvalidity: int
+    last_uid: int
+
+    def covers(self, uidvalidity: int, uid: int) -> bool:
+        return uid > 0 and uidvalidity == self.uidvalidity and uid <= self.last_uid
+
+
+def locked_checkpoint(session: Session, source: str, now: datetime) -> MailboxCheckpoint:
+    """The source's checkpoint row, created if missing, locked until the transaction ends."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(MailboxCheckpoint)
+        .values(source=source, uidvalidity=0, last_uid=0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[MailboxCheckpoint.source])
+    )
+    return session.scalars(
+        select(MailboxCheckpoint)
+        .where(MailboxCheckpoint.source == source)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def read_position(session: Session, source: str) -> Position | None:
+    row = session.get(MailboxCheckpoint, source)
+    return None if row is None else Position(row.uidvalidity, row.last_uid)
+
+
+def advance(checkpoint: MailboxCheckpoint, uidvalidity: int, uid: int, now: datetime) -> None:
+    if uid <= 0:
+        return  # sources without UIDs (Maildir) only use the row as a lock
+    if checkpoint.uidvalidity != uidvalidity:
+        checkpoint.uidvalidity, checkpoint.last_uid = uidvalidity, 0
+    checkpoint.last_uid = max(checkpoint.last_uid, uid)
+    checkpoint.updated_at = now
+
+
+def restart_for_uidvalidity(checkpoint: MailboxCheckpoint, uidvalidity: int, now: datetime) -> bool:
+    """A new UIDVALIDITY voids every UID we know: start the folder over (Message-ID dedup stops repeats)."""
+    if checkpoint.uidvalidity == uidvalidity:
+        return False
+    checkpoint.uidvalidity, checkpoint.last_uid, checkpoint.updated_at = uidvalidity, 0, now
+    return True

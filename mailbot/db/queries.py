@@ -1,0 +1,108 @@
+"""Reads and small atomic writes the service layer needs, returning plain domain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from mailbot.db.models import Case, CaseMessage, CaseNumberCounter, Contact, InboundRecord, OutboxMessage
+from mailbot.domain.directory import ContractTerm, SenderStanding, ThreadEvidence, ThreadMatch
+from mailbot.domain.messages import InboundMessage
+from mailbot.policy.case_numbers import CaseNumbering
+
+
+def sender_standing(session: Session, email: str) -> SenderStanding | None:
+    contact = session.scalars(
+        select(Contact).where(Contact.email == email).options(selectinload(Contact.account))
+    ).one_or_none()
+    if contact is None:
+        return None
+    account = contact.account
+    return SenderStanding(
+        contact_id=contact.id,
+        contact_email=contact.email,
+        contact_name=contact.name,
+        account_id=account.id,
+        account_key=account.key,
+        account_name=account.name,
+        plan_name=account.plan_name,
+        language=contact.language or account.language,
+        timezone=contact.timezone or account.timezone,
+        contracts=tuple(
+            ContractTerm(term.reference, term.starts_on, term.ends_on) for term in account.contracts
+        ),
+    )
+
+
+def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbering) -> ThreadMatch | None:
+    """The case this message answers: by a Message-ID the case sent or received, else by the subject tag."""
+    if message.thread_ids:
+        case = session.scalars(
+            select(Case)
+            .join(CaseMessage, CaseMessage.case_id == Case.id)
+            .where(CaseMessage.message_id.in_(message.thread_ids))
+            .order_by(CaseMessage.id.desc())
+            .limit(1)
+        ).first()
+        if case is not None:
+            return _match(case, ThreadEvidence.REFERENCE)
+    number = numbering.find_in_subject(message.subject)
+    if number is not None:
+        case = session.scalars(select(Case).where(func.upper(Case.number) == number.upper())).first()
+        if case is not None:
+            return _match(case, ThreadEvidence.SUBJECT_TAG)
+    return None
+
+
+def _match(case: Case, evidence: ThreadEvidence) -> ThreadMatch:
+    return ThreadMatch(case.id, case.number, case.account_id, case.status, evidence)
+
+
+def auto_replies_since(session: Session, recipient: str, since: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.is_auto_reply.is_(True),
+            OutboxMessage.created_at >= since,
+        )
+    ) or 0
+
+
+def is_known_message(session: Session, message_key: str) -> bool:
+    return session.scalar(select(InboundRecord.id).where(InboundRecord.message_key == message_key)) is not None
+
+
+def is_known_source_ref(session: Session, source: str, source_ref: str) -> bool:
+    return (
+        session.scalar(
+            select(InboundRecord.id).where(InboundRecord.source == source, InboundRecord.source_ref == source_ref)
+        )
+        is not None
+    )
+
+
+def next_sequence(session: Session, scope: str) -> int:
+    """Atomically take the next number of a counter; the row lock it takes orders concurrent openers.
+
+    A rolled-back transaction gives its number back, so numbers stay dense in practice; a gap is harmless.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(CaseNumberCounter)
+        .values(scope=scope, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[CaseNumberCounter.scope],
+            set_={"last_value": CaseNumberCounter.last_value + 1},
+        )
+        .returning(CaseNumberCounter.last_value)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def allocate_case_number(session: Session, numbering: CaseNumbering, year: int) -> str:
+    return numbering.format(year, next_sequence(session, numbering.counter_scope(year)))

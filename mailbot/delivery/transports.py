@@ -1,0 +1,126 @@
+"""Ways to hand a finished message on: SMTP (aiosmtplib) or files in a local Maildir (dry runs, trying out)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from mailbot.config import MaildirDelivery, SmtpDelivery
+
+
+class DeliveryError(Exception):
+    """Sending failed. `permanent` (5xx) means retrying cannot help; `connection` means the server is unreachable."""
+
+    def __init__(self, message: str, *, permanent: bool, connection: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.connection = connection
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    envelope_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+class Transport(Protocol):
+    async def __aenter__(self) -> "Transport": ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def send(self, parcel: Parcel) -> None: ...
+
+
+class SmtpTransport:
+    """One SMTP session per delivery round; messages go through it one by one."""
+
+    def __init__(self, settings: SmtpDelivery, password: str | None) -> None:
+        self._settings = settings
+        self._password = password
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> "SmtpTransport":
+        s = self._settings
+        context = ssl.create_default_context()
+        if not s.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.effective_port,
+            use_tls=s.tls == "implicit",
+            start_tls=True if s.tls == "starttls" else False,
+            tls_context=context,
+            timeout=s.timeout_seconds,
+        )
+        try:
+            await client.connect()
+            if s.user:
+                await client.login(s.user, self._password or "")
+        except aiosmtplib.SMTPAuthenticationError as error:
+            raise DeliveryError(f"SMTP login as {s.user} refused: {error}", permanent=False, connection=True) from error
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+            raise DeliveryError(f"SMTP {s.host}:{s.effective_port} unreachable: {error}", permanent=False, connection=True) from error
+        self._client = client
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            try:
+                await self._client.quit()
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+                self._client.close()
+            self._client = None
+
+    async def send(self, parcel: Parcel) -> None:
+        assert self._client is not None, "use the transport as an async context manager"
+        try:
+            errors, _response = await self._client.sendmail(parcel.envelope_from, list(parcel.recipients), parcel.raw)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [item.code for item in error.recipients]
+            raise DeliveryError(f"recipients refused: {error}", permanent=all(code >= 500 for code in codes)) from error
+        except aiosmtplib.SMTPResponseException as error:
+            raise DeliveryError(f"SMTP {error.code} {error.message}", permanent=error.code >= 500) from error
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, asyncio.TimeoutError) as error:
+            raise DeliveryError(f"SMTP connection lost: {error}", permanent=False, connection=True) from error
+        if errors:
+            raise DeliveryError(f"recipients refused: {errors}", permanent=all(code >= 500 for code, _ in errors.values()))
+
+
+class MaildirTransport:
+    """Writes each message as a file into <path>/new (tmp/ first, then renamed: readers never see half a file)."""
+
+    def __init__(self, settings: MaildirDelivery) -> None:
+        self._path = settings.path
+
+    async def __aenter__(self) -> "MaildirTransport":
+        for folder in ("tmp", "new", "cur"):
+            (self._path / folder).mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def send(self, parcel: Parcel) -> None:
+        name = f"{time.time():.6f}.{uuid.uuid4().hex}.{socket.gethostname()}"
+        temporary = self._path / "tmp" / name
+        header = f"Return-Path: <{parcel.envelope_from}>\r\nDelivered-To: {', '.join(parcel.recipients)}\r\n"
+        try:
+            temporary.write_bytes(header.encode("ascii", "replace") + parcel.raw)
+            os.replace(temporary, self._path / "new" / name)
+        except OSError as error:
+            raise DeliveryError(f"cannot write to {self._path}: {error}", permanent=False, connection=True) from error
+
+
+def outgoing_folder(settings: MaildirDelivery) -> Path:
+    return settings.path / "new"

@@ -1,0 +1,1 @@
+"""The customer directory: accounts, their plan, contracts and designated contacts, loaded from files."""

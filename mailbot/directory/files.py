@@ -1,0 +1,178 @@
+"""Read a directory file (TOML, YAML or CSV) into validated plain records; errors name the file and the place."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailbot.parsing.addresses import normalise_email
+
+
+class DirectoryFileError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ContractRecord(Record):
+    reference: str = Field(min_length=1)
+    starts_on: date
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ContractRecord":
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError(f"contract {self.reference}: ends_on {self.ends_on} is before starts_on {self.starts_on}")
+        return self
+
+
+class ContactRecord(Record):
+    email: str
+    name: str = ""
+    language: str | None = None
+    timezone: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        normalised = normalise_email(value)
+        if not normalised or " " in normalised:
+            raise ValueError(f"{value!r} is not an email address")
+        return normalised
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_zone(value)
+
+
+class AccountRecord(Record):
+    key: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1)
+    plan: str = Field(min_length=1)
+    language: str | None = None
+    timezone: str | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    contracts: tuple[ContractRecord, ...] = ()
+    contacts: tuple[ContactRecord, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_zone(value)
+
+
+class DirectoryFile(Record):
+    accounts: tuple[AccountRecord, ...]
+
+
+def check_zone(value: str | None) -> str | None:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+    return value or None
+
+
+CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country")
+CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on")
+CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone")
+
+
+def read_directory_file(path: Path) -> DirectoryFile:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise DirectoryFileError([f"{path}: cannot read: {error.strerror or error}"]) from None
+    data = _load(path, text)
+    try:
+        return DirectoryFile.model_validate(data)
+    except ValidationError as error:
+        raise DirectoryFileError([_describe(path, data, item) for item in error.errors()]) from None
+
+
+def _load(path: Path, text: str) -> Any:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text) or {}
+        if suffix == ".csv":
+            return _from_csv(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        raise DirectoryFileError([f"{path}: not valid {suffix[1:].upper()}: {error}"]) from None
+    raise DirectoryFileError([f"{path}: unknown format {suffix!r}; use .toml, .yaml/.yml or .csv"])
+
+
+def _from_csv(text: str) -> dict[str, Any]:
+    """One row per contact (and/or contract); rows with the same account_key form one account."""
+    accounts: dict[str, dict[str, Any]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        row = {key.strip(): (value or "").strip() for key, value in row.items() if key}
+        key = row.get("account_key", "")
+        account = accounts.setdefault(
+            key, {"key": key, "contracts": [], "contacts": [], **_account_fields(row)}
+        )
+        if row.get("contract_reference"):
+            contract = {
+                "reference": row["contract_reference"],
+                "starts_on": row.get("contract_starts_on") or None,
+                "ends_on": row.get("contract_ends_on") or None,
+            }
+            if contract not in account["contracts"]:
+                account["contracts"].append(contract)
+        if row.get("contact_email"):
+            account["contacts"].append(
+                {
+                    "email": row["contact_email"],
+                    "name": row.get("contact_name", ""),
+                    "language": row.get("contact_language") or None,
+                    "timezone": row.get("contact_timezone") or None,
+                }
+            )
+    return {"accounts": list(accounts.values())}
+
+
+def _account_fields(row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": row.get("account_name", ""),
+        "plan": row.get("plan", ""),
+        "language": row.get("language") or None,
+        "timezone": row.get("timezone") or None,
+        "country": row.get("country") or None,
+    }
+
+
+def _describe(path: Path, data: Any, item: Any) -> str:
+    location = list(item.get("loc", ()))
+    where = _readable_location(data, location)
+    message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+    if item.get("type") == "extra_forbidden":
+        message = "unknown key (misspelt?)"
+    return f"{path}: {where}: {message}"
+
+
+def _readable_location(data: Any, location: list[Any]) -> str:
+    """accounts[2].contacts[0].email -> account 'acme': contacts[0].email."""
+    if len(location) >= 2 and location[0] == "accounts" and isinstance(location[1], int):
+        try:
+            key = data["accounts"][location[1]].get("key", f"#{location[1] + 1}")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            key = f"#{location[1] + 1}"
+        rest = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location[2:])
+        return f"account {key!r}{': ' + rest.lstrip('.') if rest else ''}"
+    return ".".join(str(part) for part in location) or "(top level)"

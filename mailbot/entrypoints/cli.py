@@ -1,0 +1,293 @@
+"""The `mailbot` command: argument parsing and output only; the work is done by the service layer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mailbot.config import ConfigError, Settings, config_path_from, load_settings, runtime_problems
+from mailbot.db.engine import build_engine
+from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
+from mailbot.directory.files import DirectoryFileError, read_directory_file
+from mailbot.directory.importer import import_directory
+from mailbot.entrypoints.tables import render_table
+from mailbot.logs import configure_logging, fields
+from mailbot.service.app import App, build_app
+from mailbot.service.case_views import list_cases, list_quarantine, quarantined_raw, show_case
+from mailbot.service.runner import Service, run_once
+
+log = logging.getLogger("mailbot")
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_SCHEMA = 0, 1, 2, 3, 4
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(arguments, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(arguments)
+    except ConfigError as error:
+        print("configuration problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SchemaOutOfDate as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SCHEMA
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", description="Email-first support desk bot.")
+    parser.add_argument("--config", "-c", help="configuration file (default: $MAILBOT_CONFIG)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the service (IDLE/polling, delivery, scheduled jobs)")
+    run.add_argument("--once", action="store_true", help="handle waiting mail, deliver the outbox, exit")
+    run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser("check-config", help="validate the configuration; lists every problem")
+    check.set_defaults(handler=cmd_check_config)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
+    db.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(handler=cmd_db_upgrade)
+
+    directory = commands.add_parser("directory", help="customer directory").add_subparsers(metavar="ACTION")
+    importer = directory.add_parser("import", help="load accounts, contracts and contacts (TOML/YAML/CSV)")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--dry-run", action="store_true", help="validate and report, change nothing")
+    importer.set_defaults(handler=cmd_directory_import)
+
+    cases = commands.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
+    listing = cases.add_parser("list", help="list cases, newest first")
+    listing.add_argument("--status", action="append", default=[], help="only these statuses (repeatable)")
+    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--json", action="store_true", help="JSON for scripts")
+    listing.set_defaults(handler=cmd_cases_list)
+    show = cases.add_parser("show", help="one case with its messages and their delivery state")
+    show.add_argument("number")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_cases_show)
+
+    quarantine = commands.add_parser("quarantine", help="messages the bot could not handle").add_subparsers(metavar="ACTION")
+    q_list = quarantine.add_parser("list")
+    q_list.add_argument("--json", action="store_true")
+    q_list.set_defaults(handler=cmd_quarantine_list)
+    q_show = quarantine.add_parser("show", help="write the raw message to stdout")
+    q_show.add_argument("id", type=int)
+    q_show.set_defaults(handler=cmd_quarantine_show)
+
+    demo = commands.add_parser("demo", help="try the bot: sample mail in a Maildir, SQLite, replies to a folder")
+    demo.add_argument("directory", nargs="?", type=Path, default=Path("mailbot-demo"))
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+def settings_from(arguments: argparse.Namespace) -> tuple[Settings, Path]:
+    path = config_path_from(arguments.config)
+    return load_settings(path), path
+
+
+def app_from(arguments: argparse.Namespace, *, check_schema: bool = True) -> App:
+    settings, _path = settings_from(arguments)
+    configure_logging(settings.logging.level, settings.logging.format)
+    app = build_app(settings)
+    if check_schema:
+        ensure_schema_current(app.engine)
+    return app
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_check_config(arguments: argparse.Namespace) -> int:
+    settings, path = settings_from(arguments)
+    problems = runtime_problems(settings, path)
+    if problems:
+        raise ConfigError(problems)
+    print(f"{path}: OK ({settings.source.kind} in, {settings.delivery.kind} out, database {settings.database.url.split(':')[0]})")
+    return EXIT_OK
+
+
+def cmd_db_upgrade(arguments: argparse.Namespace) -> int:
+    settings, _path = settings_from(arguments)
+    engine = build_engine(settings.database.url)
+    try:
+        before, after = upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    print(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    return EXIT_OK
+
+
+def cmd_run(arguments: argparse.Namespace) -> int:
+    settings, path = settings_from(arguments)
+    problems = runtime_problems(settings, path)
+    if problems:
+        raise ConfigError(problems)
+    app = app_from(arguments)
+    stop = threading.Event()
+    try:
+        if arguments.once:
+            install_stop_handlers(stop.set)
+            summary = run_once(app, stop)
+            log.info("run complete", extra=fields(**dict(summary.ingest.outcomes), **{f"outbox_{k}": v for k, v in summary.delivery.outcomes.items()}))
+            return EXIT_OK
+        service = Service(app, stop)
+        install_stop_handlers(service.request_stop)
+        service.run()
+        return EXIT_OK
+    finally:
+        app.dispose()
+
+
+def install_stop_handlers(request_stop: Callable[[], None]) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("stop requested; finishing the message in hand", extra=fields(signal=signal.Signals(signum).name))
+        request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def cmd_directory_import(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    try:
+        directory = read_directory_file(arguments.file)
+        with app.sessions() as session:
+            report = import_directory(
+                session, directory, set(app.settings.plans), str(arguments.file), app.clock.now()
+            )
+            if arguments.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    except DirectoryFileError as error:
+        raise CommandError("directory not imported:\n  " + "\n  ".join(error.problems)) from None
+    finally:
+        app.dispose()
+    prefix = "dry run, would apply: " if arguments.dry_run else ""
+    print(f"{arguments.file}: {prefix}{report.summary()}")
+    return EXIT_OK
+
+
+def cmd_cases_list(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with app.sessions() as session:
+        cases = list_cases(session, tuple(arguments.status), arguments.limit)
+    app.dispose()
+    if arguments.json:
+        print_json(cases)
+        return EXIT_OK
+    columns = ("number", "status", "account", "contact", "opened_at", "subject")
+    print(render_table(columns, [[_short(case[column], column) for column in columns] for case in cases]))
+    return EXIT_OK
+
+
+def _short(value: Any, column: str) -> str:
+    text = "" if value is None else str(value)
+    if column == "opened_at":
+        return text[:16].replace("T", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def cmd_cases_show(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with app.sessions() as session:
+        case = show_case(session, arguments.number)
+    app.dispose()
+    if case is None:
+        raise CommandError(f"no case {arguments.number}")
+    if arguments.json:
+        print_json(case)
+        return EXIT_OK
+    print(describe_case(case))
+    return EXIT_OK
+
+
+def describe_case(case: dict[str, Any]) -> str:
+    lines = [
+        f"{case['number']}  {case['subject']}",
+        f"  status   {case['status']}",
+        f"  account  {case['account_name']} ({case['account']}), plan {case['plan']}",
+        f"  contact  {case['contact'] or '-'}",
+        f"  opened   {case['opened_at']}",
+        "",
+    ]
+    for message in case["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        lines.append(f"{arrow} {message['at'][:19]}  {message['from']} -> {message['to']}")
+        lines.append(f"   {message['subject']}")
+        delivery = message.get("delivery")
+        if delivery:
+            state = delivery["status"]
+            if state == "pending":
+                state += f", attempt {delivery['attempts']}, next at {delivery['next_attempt_at']}"
+            if delivery["last_error"]:
+                state += f", last error: {delivery['last_error']}"
+            lines.append(f"   delivery: {state}")
+        for attachment in message["attachments"]:
+            lines.append(f"   attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_quarantine_list(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with app.sessions() as session:
+        items = list_quarantine(session)
+    app.dispose()
+    if arguments.json:
+        print_json(items)
+        return EXIT_OK
+    columns = ("id", "at", "source_ref", "size", "error")
+    print(render_table(columns, [[_short(item[column], column) for column in columns] for item in items]))
+    return EXIT_OK
+
+
+def cmd_quarantine_show(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with app.sessions() as session:
+        raw = quarantined_raw(session, arguments.id)
+    app.dispose()
+    if raw is None:
+        raise CommandError(f"no quarantined message {arguments.id}")
+    sys.stdout.buffer.write(raw)
+    return EXIT_OK
+
+
+def cmd_demo(arguments: argparse.Namespace) -> int:
+    from mailbot.entrypoints.demo import run_demo
+
+    return run_demo(arguments.directory)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

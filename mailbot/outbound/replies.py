@@ -1,0 +1,105 @@
+"""Turn a policy decision's reply into a finished outgoing message: template, language, headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mailbot.config import SupportSettings
+from mailbot.domain.decisions import ReplyKind, Situation
+from mailbot.domain.directory import SenderStanding
+from mailbot.outbound.compose import Envelope, compose, new_message_id
+from mailbot.outbound.templates import TemplateRenderer
+
+DATE_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    message_id: str  # without brackets
+    kind: str
+    recipient: str
+    subject: str
+    body_text: str
+    raw: bytes
+
+
+class ReplyComposer:
+    def __init__(self, support: SupportSettings, renderer: TemplateRenderer) -> None:
+        self._support = support
+        self._renderer = renderer
+
+    def reply(self, kind: ReplyKind, situation: Situation, case_number: str | None) -> OutgoingMail:
+        message, sender = situation.message, situation.sender
+        assert message.sender is not None, "policy never replies to a message without a sender"
+        language = self.language_for(sender)
+        context = self.context(kind, situation, case_number, language)
+        content = self._renderer.render(kind.value, language, context)
+        message_id = new_message_id(self._support.id_domain)
+        envelope = Envelope(
+            from_address=self._support.address,
+            from_name=self._support.display_name,
+            to_address=message.sender.email,
+            to_name=sender.contact_name if sender else message.sender.name,
+            reply_to=self._support.address,
+            message_id=message_id,
+            date=situation.now,
+            in_reply_to=message.message_id,
+            references=message.references,
+            loop_marker=self._support.address,
+            extra_headers=(("X-Mailbot-Case", case_number),) if case_number else (),
+        )
+        composed = compose(envelope, content)
+        return OutgoingMail(
+            message_id=message_id,
+            kind=kind.value,
+            recipient=message.sender.email,
+            subject=str(composed["Subject"]),
+            body_text=content.text,
+            raw=composed.as_bytes(),
+        )
+
+    def language_for(self, sender: SenderStanding | None) -> str:
+        return (sender.language if sender and sender.language else None) or self._support.default_language
+
+    def zone_for(self, sender: SenderStanding | None) -> ZoneInfo:
+        return ZoneInfo((sender.timezone if sender and sender.timezone else None) or self._support.default_timezone)
+
+    def context(
+        self, kind: ReplyKind, situation: Situation, case_number: str | None, language: str
+    ) -> dict[str, Any]:
+        message, sender = situation.message, situation.sender
+        assert message.sender is not None
+        zone = self.zone_for(sender)
+        received = (message.date or situation.now) if message.date and message.date <= situation.now else situation.now
+        today = situation.now.astimezone(zone).date()
+        return {
+            "language": language,
+            "support_name": self._support.display_name,
+            "support_address": self._support.address,
+            "case_number": case_number,
+            "original_subject": message.subject,
+            "sender_address": message.sender.email,
+            "contact_name": sender.contact_name if sender else message.sender.name,
+            "account_name": sender.account_name if sender else "",
+            "received_at": local_time(received, zone),
+            "today": today.isoformat(),
+            "last_contract_end": last_contract_end(sender, today),
+            "next_contract_start": next_contract_start(sender, today),
+        }
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(DATE_TIME_FORMAT)
+
+
+def last_contract_end(sender: SenderStanding | None, today: date) -> str | None:
+    ended = [term.ends_on for term in (sender.contracts if sender else ()) if term.ends_on and term.ends_on < today]
+    return max(ended).isoformat() if ended else None
+
+
+def next_contract_start(sender: SenderStanding | None, today: date) -> str | None:
+    future = [term.starts_on for term in (sender.contracts if sender else ()) if term.starts_on > today]
+    return min(future).isoformat() if future else None

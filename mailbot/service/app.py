@@ -1,0 +1,54 @@
+"""The wired application: settings, database, clock and the policy's view of the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.clock import Clock, SystemClock
+from mailbot.config import Settings
+from mailbot.db.engine import build_engine, build_session_factory
+from mailbot.domain.decisions import PolicySettings
+from mailbot.outbound.replies import ReplyComposer
+from mailbot.outbound.templates import TemplateRenderer
+from mailbot.policy.case_numbers import CaseNumbering
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    numbering: CaseNumbering
+    policy: PolicySettings
+    replies: ReplyComposer
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build_app(settings: Settings, clock: Clock | None = None) -> App:
+    engine = build_engine(settings.database.url)
+    support = settings.support
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=build_session_factory(engine),
+        clock=clock or SystemClock(),
+        numbering=CaseNumbering(support.case_number_format, support.case_prefix),
+        policy=policy_settings(settings),
+        replies=ReplyComposer(support, TemplateRenderer(settings.templates.path)),
+    )
+
+
+def policy_settings(settings: Settings) -> PolicySettings:
+    return PolicySettings(
+        support_address=settings.support.address,
+        own_message_id_domain=settings.support.id_domain,
+        trusted_authserv_ids=settings.security.trusted_authserv_ids,
+        auto_replies_per_sender_per_hour=settings.limits.auto_replies_per_sender_per_hour,
+        default_timezone=settings.support.default_timezone,
+    )

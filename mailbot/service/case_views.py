@@ -1,0 +1,122 @@
+"""Read-only views of cases, the inbound log and the quarantine, as plain dicts for tables and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from mailbot.db.models import Account, Case, CaseMessage, Contact, InboundRecord, OutboxMessage, QuarantinedMessage
+
+
+def list_cases(session: Session, statuses: tuple[str, ...] = (), limit: int | None = None) -> list[dict[str, Any]]:
+    query = (
+        select(Case, Account.key, Account.name, Contact.email)
+        .join(Account, Case.account_id == Account.id)
+        .outerjoin(Contact, Case.contact_id == Contact.id)
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+    )
+    if statuses:
+        query = query.where(Case.status.in_(statuses))
+    if limit:
+        query = query.limit(limit)
+    return [_summary(*row) for row in session.execute(query)]
+
+
+def _summary(case: Case, account_key: str, account_name: str, contact_email: str | None) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "status": case.status,
+        "account": account_key,
+        "account_name": account_name,
+        "contact": contact_email,
+        "subject": case.subject,
+        "ticket_type": case.ticket_type,
+        "priority": case.priority,
+        "language": case.language,
+        "opened_at": case.opened_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+    }
+
+
+def show_case(session: Session, number: str) -> dict[str, Any] | None:
+    case = session.scalars(
+        select(Case)
+        .where(func.upper(Case.number) == number.strip().strip("[]").upper())
+        .options(
+            selectinload(Case.messages).selectinload(CaseMessage.attachments),
+            selectinload(Case.account),
+            selectinload(Case.contact),
+        )
+    ).one_or_none()
+    if case is None:
+        return None
+    summary = _summary(case, case.account.key, case.account.name, case.contact.email if case.contact else None)
+    outbox = {row.id: row for row in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id))}
+    summary["messages"] = [_message_view(message, outbox.get(message.outbox_id or -1)) for message in case.messages]
+    summary["plan"] = case.account.plan_name
+    return summary
+
+
+def _message_view(message: CaseMessage, outbox: OutboxMessage | None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "direction": message.direction,
+        "at": message.created_at.isoformat(),
+        "message_id": message.message_id,
+        "from": message.sender,
+        "to": message.recipients,
+        "subject": message.subject,
+        "text": message.body_text,
+        "attachments": [
+            {"filename": item.filename, "content_type": item.content_type, "size": item.size, "stored": item.content is not None}
+            for item in message.attachments
+        ],
+    }
+    if outbox is not None:
+        view["delivery"] = {
+            "status": outbox.status,
+            "attempts": outbox.attempts,
+            "next_attempt_at": outbox.next_attempt_at.isoformat() if outbox.status == "pending" else None,
+            "sent_at": outbox.sent_at.isoformat() if outbox.sent_at else None,
+            "last_error": outbox.last_error,
+        }
+    return view
+
+
+def list_quarantine(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(QuarantinedMessage).order_by(QuarantinedMessage.id.desc()))
+    return [
+        {
+            "id": row.id,
+            "at": row.created_at.isoformat(),
+            "source": row.source,
+            "source_ref": row.source_ref,
+            "message_key": row.message_key,
+            "size": len(row.raw),
+            "error": row.error,
+        }
+        for row in rows
+    ]
+
+
+def quarantined_raw(session: Session, item_id: int) -> bytes | None:
+    row = session.get(QuarantinedMessage, item_id)
+    return None if row is None else row.raw
+
+
+def recent_inbound(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    rows = session.scalars(select(InboundRecord).order_by(InboundRecord.id.desc()).limit(limit))
+    return [
+        {
+            "at": row.received_at.isoformat(),
+            "message_id": row.message_id,
+            "sender": row.sender,
+            "subject": row.subject,
+            "outcome": row.outcome,
+            "rule": row.rule,
+            "reason": row.reason,
+        }
+        for row in rows
+    ]

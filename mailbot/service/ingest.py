@@ -1,0 +1,199 @@
+"""The ingest stage: raw mail from a source -> parse -> situation -> decision -> one transaction per message.
+
+Exactly once: the message's case change, outbox rows and checkpoint advance commit together, under a lock on
+the source's checkpoint row, and the Message-ID (or the raw bytes' hash) is unique in the inbound log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
+from mailbot.db.engine import transaction
+from mailbot.db.models import InboundRecord, QuarantinedMessage
+from mailbot.db.queries import (
+    auto_replies_since,
+    is_known_message,
+    is_known_source_ref,
+    sender_standing,
+    thread_match,
+)
+from mailbot.domain.decisions import Situation
+from mailbot.domain.messages import InboundMessage
+from mailbot.logs import fields
+from mailbot.parsing import UnparseableMessage, parse_message
+from mailbot.policy.decide import decide
+from mailbot.service.app import App
+from mailbot.service.apply import apply_decision
+from mailbot.sources.base import FetchedMail, MailSource
+
+log = logging.getLogger(__name__)
+MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
+ALREADY_HANDLED = "already_handled"
+DUPLICATE = "duplicate"
+
+
+@dataclass
+class IngestReport:
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+
+class Ingestor:
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def ingest(self, source: MailSource, stop: threading.Event, *, sweep: bool = False) -> IngestReport:
+        """Handle everything waiting in the source; stops between messages once `stop` is set."""
+        uidvalidity = source.refresh()
+        position = self.position(source.key, uidvalidity)
+        mails = source.sweep(position) if sweep else source.new_mail(position)
+        return self._drain(source, mails, stop)
+
+    def _drain(self, source: MailSource, mails: Iterator[FetchedMail], stop: threading.Event) -> IngestReport:
+        report = IngestReport()
+        handled: list[FetchedMail] = []
+        try:
+            for mail in mails:
+                report.outcomes[self.handle(source.key, mail)] += 1
+                handled.append(mail)
+                if len(handled) >= MARK_HANDLED_EVERY:
+                    source.mark_handled(handled)
+                    handled = []
+                if stop.is_set():
+                    break
+        finally:
+            if handled:
+                source.mark_handled(handled)
+        return report
+
+    def position(self, source_key: str, uidvalidity: int) -> Position:
+        now = self._app.clock.now()
+        with transaction(self._app.sessions) as session:
+            checkpoint = locked_checkpoint(session, source_key, now)
+            previous = checkpoint.uidvalidity
+            if uidvalidity and restart_for_uidvalidity(checkpoint, uidvalidity, now) and previous:
+                log.warning(
+                    "uidvalidity changed: rescanning the folder, Message-IDs prevent repeats",
+                    extra=fields(source=source_key, old_uidvalidity=previous, new_uidvalidity=uidvalidity),
+                )
+            return Position(checkpoint.uidvalidity, checkpoint.last_uid)
+
+    def handle(self, source_key: str, mail: FetchedMail) -> str:
+        """Process one message to its end state; returns its outcome. Database outages propagate."""
+        try:
+            message = parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes)
+        except UnparseableMessage as error:
+            return self.quarantine(source_key, mail, None, f"unparseable: {error}")
+        for attempt in (1, 2):
+            try:
+                return self._process(source_key, mail, message)
+            except IntegrityError as error:
+                # Another worker committed the same Message-ID between our check and insert: look again.
+                if attempt == 2:
+                    return self.quarantine(source_key, mail, message.message_key, f"integrity error: {error.orig}")
+            except (OperationalError, InterfaceError):
+                raise  # the database is the infrastructure: let the runner back off and retry this message
+            except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
+                log.exception("message failed; quarantined", extra=self._message_fields(source_key, mail, message))
+                return self.quarantine(source_key, mail, message.message_key, f"{type(error).__name__}: {error}")
+        raise AssertionError("unreachable")
+
+    def _process(self, source_key: str, mail: FetchedMail, message: InboundMessage) -> str:
+        now = self._app.clock.now()
+        with transaction(self._app.sessions) as session:
+            checkpoint = locked_checkpoint(session, source_key, now)
+            if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
+                return ALREADY_HANDLED  # another worker got here first
+            if self._seen_before(session, source_key, mail, message.message_key):
+                advance(checkpoint, mail.uidvalidity, mail.uid, now)
+                log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
+                return DUPLICATE
+            situation = self._situation(session, message, now)
+            decision = decide(situation, self._app.policy)
+            applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
+            advance(checkpoint, mail.uidvalidity, mail.uid, now)
+        log.info(
+            "message handled",
+            extra=self._message_fields(
+                source_key,
+                mail,
+                message,
+                outcome=decision.outcome.value,
+                rule=decision.rule,
+                reason=decision.reason,
+                case=applied.case_number,
+                reply=decision.reply.value if decision.reply else None,
+                reply_withheld_by=decision.reply_suppressed_by,
+            ),
+        )
+        return decision.outcome.value
+
+    def _seen_before(self, session: Session, source_key: str, mail: FetchedMail, message_key: str) -> bool:
+        if is_known_message(session, message_key):
+            return True
+        return mail.uid == 0 and is_known_source_ref(session, source_key, mail.source_ref)
+
+    def _situation(self, session: Session, message: InboundMessage, now: datetime) -> Situation:
+        email = message.sender.email if message.sender else ""
+        return Situation(
+            message=message,
+            sender=sender_standing(session, email) if email else None,
+            thread=thread_match(session, message, self._app.numbering),
+            auto_replies_to_sender_last_hour=auto_replies_since(session, email, now - timedelta(hours=1)) if email else 0,
+            now=now,
+        )
+
+    def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
+        now = self._app.clock.now()
+        key = message_key or "sha256:" + hashlib.sha256(mail.raw).hexdigest()
+        with transaction(self._app.sessions) as session:
+            checkpoint = locked_checkpoint(session, source_key, now)
+            if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
+                return ALREADY_HANDLED
+            if self._seen_before(session, source_key, mail, key):
+                advance(checkpoint, mail.uidvalidity, mail.uid, now)
+                return DUPLICATE
+            session.add(
+                QuarantinedMessage(
+                    source=source_key, source_ref=mail.source_ref, message_key=key, raw=mail.raw, error=error, created_at=now
+                )
+            )
+            session.add(
+                InboundRecord(
+                    message_key=key,
+                    source=source_key,
+                    source_ref=mail.source_ref,
+                    received_at=now,
+                    outcome="quarantined",
+                    rule="quarantine",
+                    reason=error[:2000],
+                )
+            )
+            advance(checkpoint, mail.uidvalidity, mail.uid, now)
+        log.error("message quarantined", extra=fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error))
+        return "quarantined"
+
+    @staticmethod
+    def _message_fields(
+        source_key: str, mail: FetchedMail, message: InboundMessage, **extra: object
+    ) -> dict[str, dict[str, object]]:
+        return fields(
+            source=source_key,
+            source_ref=mail.source_ref,
+            message_id=message.message_id,
+            sender=message.sender.email if message.sender else None,
+            **extra,
+        )

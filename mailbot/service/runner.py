@@ -1,0 +1,132 @@
+"""The service loop: ingest, deliver, wait for mail (IDLE or polling), with scheduled jobs beside it.
+
+The mailbox connection belongs to the main loop only; scheduled jobs that need it (the catch-up sweep) ask
+the loop through a flag. Jobs that need only the database (outbox retries) run in the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
+from mailbot.logs import fields
+from mailbot.service.app import App
+from mailbot.service.ingest import IngestReport, Ingestor
+from mailbot.sources.base import MailSource, SourceUnavailable
+from mailbot.sources.factory import build_source
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)  # after an outage of the mailbox or the database
+OUTBOX_RETRY_SECONDS = 15.0
+
+
+@dataclass
+class RunSummary:
+    ingest: IngestReport = field(default_factory=IngestReport)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def deliver_once(app: App) -> DeliveryReport:
+    return asyncio.run(deliver_due(app, build_transport(app.settings)))
+
+
+def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
+    """Handle all waiting mail (plus a catch-up sweep), deliver the outbox, return."""
+    stop = stop or threading.Event()
+    source = build_source(app.settings, app.sessions)
+    ingestor = Ingestor(app)
+    summary = RunSummary()
+    try:
+        summary.ingest.outcomes.update(ingestor.ingest(source, stop).outcomes)
+        if not stop.is_set():
+            summary.ingest.outcomes.update(ingestor.ingest(source, stop, sweep=True).outcomes)
+    finally:
+        source.close()
+    summary.delivery = deliver_once(app)
+    return summary
+
+
+class Service:
+    """`mailbot run`: runs until `stop` is set (SIGTERM/SIGINT), finishing the message in hand."""
+
+    def __init__(self, app: App, stop: threading.Event) -> None:
+        self._app = app
+        self._stop = stop
+        self._wake = threading.Event()
+        self._sweep_due = threading.Event()
+        self._ingestor = Ingestor(app)
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+
+    def run(self) -> None:
+        source = build_source(self._app.settings, self._app.sessions)
+        self._start_jobs()
+        log.info("service started", extra=fields(source=source.key))
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._round(source)
+                    failures = 0
+                except (SourceUnavailable, OperationalError, InterfaceError) as error:
+                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                    failures += 1
+                    log.warning("outage; retrying", extra=fields(error=str(error).splitlines()[0], retry_in_seconds=delay))
+                    self._sleep(delay)
+        finally:
+            self._scheduler.shutdown(wait=True)
+            source.close()
+            log.info("service stopped")
+
+    def _round(self, source: MailSource) -> None:
+        sweep = self._sweep_due.is_set()
+        self._sweep_due.clear()
+        report = self._ingestor.ingest(source, self._stop, sweep=sweep)
+        if sweep and not self._stop.is_set():
+            report.outcomes.update(self._ingestor.ingest(source, self._stop).outcomes)
+        if report.total:
+            log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
+            self._deliver()
+        if self._stop.is_set() or self._sweep_due.is_set():
+            return
+        self._wake.clear()
+        source.wait_for_mail(self._sweep_interval(), self._wake)
+
+    def _deliver(self) -> None:
+        try:
+            report = deliver_once(self._app)
+        except (OperationalError, InterfaceError) as error:
+            log.warning("outbox delivery postponed: database unavailable", extra=fields(error=str(error).splitlines()[0]))
+            return
+        if report.outcomes:
+            log.info("outbox delivered", extra=fields(**dict(report.outcomes)))
+
+    def _start_jobs(self) -> None:
+        self._scheduler.add_job(
+            self._deliver, "interval", seconds=OUTBOX_RETRY_SECONDS, id="outbox", max_instances=1, coalesce=True
+        )
+        self._scheduler.add_job(
+            self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
+        )
+        self._scheduler.start()
+        self._sweep_due.set()  # a first sweep at start-up catches what a crash left half done
+
+    def _request_sweep(self) -> None:
+        self._sweep_due.set()
+        self._wake.set()
+
+    def _sweep_interval(self) -> float:
+        return self._app.settings.source.sweep_interval_seconds
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+

@@ -1,0 +1,53 @@
+"""What every mailbox source offers the ingest stage: new raw mail in order, and what to do once handled."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailbot.db.checkpoints import Position
+
+
+class SourceUnavailable(Exception):
+    """The mailbox cannot be reached right now (network, login, server); the runner retries with backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMail:
+    """One raw message as the source holds it. `uid` is 0 for sources without UIDs (Maildir)."""
+
+    source_ref: str  # "uidvalidity:uid" for IMAP, the unique file name for Maildir
+    uidvalidity: int
+    uid: int
+    raw: bytes
+
+
+class MailSource(Protocol):
+    @property
+    def key(self) -> str:
+        """Stable name of the mailbox, e.g. "imap://support@mail.example.com/INBOX"; the checkpoint's key."""
+        ...
+
+    def refresh(self) -> int:
+        """Reconnect if needed, reselect the folder; returns the current UIDVALIDITY (0 without UIDs)."""
+        ...
+
+    def new_mail(self, position: Position) -> Iterator[FetchedMail]:
+        """Mail after `position`, oldest first, fetched in batches."""
+        ...
+
+    def sweep(self, position: Position) -> Iterator[FetchedMail]:
+        """Catch-up: redo post-processing of handled mail and yield mail a fast path could have missed."""
+        ...
+
+    def mark_handled(self, mails: Sequence[FetchedMail]) -> None:
+        """After the commit: flag, move or leave the mail as configured. Idempotent."""
+        ...
+
+    def wait_for_mail(self, timeout: float, wake: threading.Event) -> None:
+        """Block until new mail may be there, `wake` is set, or `timeout` seconds pass."""
+        ...
+
+    def close(self) -> None: ...

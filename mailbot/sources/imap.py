@@ -1,0 +1,185 @@
+"""The support mailbox over IMAP: UID-based fetching, IDLE with a polling fallback, post-processing."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from mailbot.config import ImapSource as ImapSettings
+from mailbot.db.checkpoints import Position
+from mailbot.sources.base import FetchedMail, SourceUnavailable
+
+log = logging.getLogger(__name__)
+SEEN = b"\\Seen"
+IDLE_CHECK_SECONDS = 1.0  # how often an IDLE wait looks at the stop/wake flag
+NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+
+
+class ImapMailSource:
+    def __init__(self, settings: ImapSettings, password: str) -> None:
+        self._settings = settings
+        self._password = password
+        self._client: IMAPClient | None = None
+        self._uidvalidity = 0
+
+    @property
+    def key(self) -> str:
+        s = self._settings
+        return f"imap://{s.user}@{s.host}:{s.effective_port}/{s.folder}"
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        try:
+            client = self._client or self._connect()
+            selected = client.select_folder(self._settings.folder)
+        except NETWORK_ERRORS as error:
+            self._drop_connection()
+            raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+        self._uidvalidity = int(selected[b"UIDVALIDITY"])
+        return self._uidvalidity
+
+    def _connect(self) -> IMAPClient:
+        s = self._settings
+        context = ssl.create_default_context()
+        client = IMAPClient(
+            s.host, port=s.effective_port, ssl=s.tls == "implicit", ssl_context=context, timeout=s.timeout_seconds
+        )
+        try:
+            if s.tls == "starttls":
+                client.starttls(context)
+            client.login(s.user, self._password)
+        except Exception:
+            _quietly_logout(client)
+            raise
+        self._client = client
+        log.info("imap connected", extra={"fields": {"source": self.key, "idle": self._supports_idle()}})
+        return client
+
+    def _drop_connection(self) -> None:
+        if self._client is not None:
+            _quietly_logout(self._client)
+        self._client = None
+
+    def _connected(self) -> IMAPClient:
+        if self._client is None:
+            raise SourceUnavailable(f"IMAP {self.key}: not connected")
+        return self._client
+
+    def close(self) -> None:
+        self._drop_connection()
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def new_mail(self, position: Position) -> Iterator[FetchedMail]:
+        last_uid = position.last_uid if position.uidvalidity == self._uidvalidity else 0
+        uids = [uid for uid in self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"])) if uid > last_uid]
+        batch_size = self._settings.fetch_batch_size
+        for start in range(0, len(uids), batch_size):
+            batch = sorted(uids[start:start + batch_size])
+            fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]"]))
+            for uid in batch:
+                raw = fetched.get(uid, {}).get(b"BODY[]")
+                if raw is None:
+                    continue  # expunged between SEARCH and FETCH
+                yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw))
+
+    def sweep(self, position: Position) -> Iterator[FetchedMail]:
+        """Redo the post-processing a crash may have skipped (commit done, flag/move not yet)."""
+        if position.uidvalidity != self._uidvalidity or position.last_uid == 0:
+            return iter(())
+        mode = self._settings.after_processing
+        if mode == "leave":
+            return iter(())
+        criteria: list[Any] = ["UID", f"1:{position.last_uid}"]
+        if mode == "seen":
+            criteria.append("UNSEEN")
+        leftovers = [uid for uid in self._call(lambda c: c.search(criteria)) if uid <= position.last_uid]
+        if leftovers:
+            log.info("imap sweep", extra={"fields": {"source": self.key, "post_processed": len(leftovers)}})
+            self._post_process(leftovers)
+        return iter(())
+
+    def mark_handled(self, mails: Sequence[FetchedMail]) -> None:
+        uids = [mail.uid for mail in mails if mail.uidvalidity == self._uidvalidity and mail.uid > 0]
+        if uids and self._settings.after_processing != "leave":
+            self._post_process(uids)
+
+    def _post_process(self, uids: list[int]) -> None:
+        if self._settings.after_processing == "seen":
+            self._call(lambda c: c.add_flags(uids, [SEEN], silent=True))
+        elif self._settings.after_processing == "move":
+            self._call(lambda c: self._move(c, uids))
+
+    def _move(self, client: IMAPClient, uids: list[int]) -> None:
+        target = self._settings.move_to
+        if client.has_capability("MOVE"):
+            client.move(uids, target)
+            return
+        client.copy(uids, target)
+        client.delete_messages(uids, silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uids)
+        else:
+            client.expunge()
+
+    # -- waiting ------------------------------------------------------------------------------------
+
+    def wait_for_mail(self, timeout: float, wake: threading.Event) -> None:
+        if not (self._settings.idle and self._client is not None and self._supports_idle()):
+            wake.wait(min(timeout, self._settings.poll_interval_seconds))
+            return
+        self._idle(min(timeout, self._settings.idle_renew_seconds), wake)
+
+    def _idle(self, timeout: float, wake: threading.Event) -> None:
+        client = self._connected()
+        deadline = time.monotonic() + timeout
+        try:
+            if _announces_new_mail(client.noop()[1]):
+                return
+            client.idle()
+            try:
+                while not wake.is_set() and time.monotonic() < deadline:
+                    if _announces_new_mail(client.idle_check(timeout=IDLE_CHECK_SECONDS)):
+                        return
+            finally:
+                client.idle_done()
+        except NETWORK_ERRORS as error:
+            self._drop_connection()
+            raise SourceUnavailable(f"IMAP {self.key}: IDLE failed: {error}") from error
+
+    def _supports_idle(self) -> bool:
+        return self._client is not None and self._client.has_capability("IDLE")
+
+    def _call(self, operation: Any) -> Any:
+        client = self._connected()
+        try:
+            return operation(client)
+        except NETWORK_ERRORS as error:
+            self._drop_connection()
+            raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+
+
+def _announces_new_mail(responses: Any) -> bool:
+    for response in responses or ():
+        if isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
+            return True
+    return False
+
+
+def _quietly_logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - the connection is being thrown away anyway
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass
