@@ -1,0 +1,1 @@
+"""Tests that run against real servers (Dovecot, SMTP, PostgreSQL)."""

@@ -1,0 +1,225 @@
+"""A real SMTP server (aiosmtpd) on loopback that records what the bot sends.
+
+Tests talk to it over TCP exactly as the bot talks to a provider's submission
+server, so the real client code (aiosmtplib, envelopes, error handling) runs.
+`fail_next` scripts temporary (4xx) or permanent (5xx) DATA failures to drive
+the bot's retry and bounce paths.
+"""
+
+from __future__ import annotations
+
+import email
+import threading
+import time
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Any, Self
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.support.dovecot import LOOPBACK, free_port
+
+DEFAULT_USER = "mailbot"
+DEFAULT_PASSWORD = "secret"
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One accepted DATA transaction, with the envelope as the client sent it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    auth_login: str | None = None
+
+    @property
+    def message(self) -> EmailMessage:
+        """The parsed message (policy.default, so headers are decoded str objects)."""
+        parsed = email.message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+class _SinkHandler:
+    """aiosmtpd handler: records mail and answers DATA with scripted failures."""
+
+    def __init__(self, auth_required: bool) -> None:
+        self.auth_required = auth_required
+        self._lock = threading.Condition()
+        self._received: list[ReceivedMail] = []
+        self._failures: list[tuple[int, str]] = []
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        """Refuse MAIL FROM before AUTH when required.
+
+        Done here rather than with aiosmtpd's own auth_required, which warns
+        on every connection when combined with plaintext AUTH.
+        """
+        if self.auth_required and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Record the mail, or answer with the next scripted failure instead."""
+        with self._lock:
+            if self._failures:
+                code, text = self._failures.pop(0)
+                return f"{code} {text}"
+            self._received.append(_to_received(session, envelope))
+            self._lock.notify_all()
+        return "250 Message accepted for delivery"
+
+    def script_failures(self, count: int, code: int, text: str) -> None:
+        """Queue count DATA answers of code/text, used before any acceptance."""
+        with self._lock:
+            self._failures.extend([(code, text)] * count)
+
+    def snapshot(self) -> list[ReceivedMail]:
+        """A copy of what arrived so far, in arrival order."""
+        with self._lock:
+            return list(self._received)
+
+    def wait_for(self, count: int, timeout: float) -> list[ReceivedMail] | None:
+        """Block until count mails arrived; None on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._lock.wait(remaining)
+            return list(self._received)
+
+    def clear(self) -> None:
+        """Forget recorded mail and pending scripted failures."""
+        with self._lock:
+            self._received.clear()
+            self._failures.clear()
+
+
+def _to_received(session: Session, envelope: Envelope) -> ReceivedMail:
+    """Copy the envelope into an immutable record (aiosmtpd reuses its objects)."""
+    raw = envelope.original_content or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    login = session.auth_data.login if isinstance(session.auth_data, LoginPassword) else None
+    return ReceivedMail(
+        mail_from=envelope.mail_from or "",
+        rcpt_tos=tuple(envelope.rcpt_tos),
+        raw=bytes(raw),
+        auth_login=login.decode() if isinstance(login, bytes) else login,
+    )
+
+
+class SmtpSink:
+    """aiosmtpd Controller on 127.0.0.1 with a free port; no TLS.
+
+    AUTH PLAIN/LOGIN is always offered (plaintext allowed on loopback,
+    auth_require_tls=False) and accepts only user/password; with
+    auth_required=True, MAIL FROM without AUTH is refused with 530, as a real
+    submission server would.
+    """
+
+    host: str
+    port: int
+
+    def __init__(
+        self,
+        auth_required: bool = False,
+        user: str = DEFAULT_USER,
+        password: str = DEFAULT_PASSWORD,
+        host: str = LOOPBACK,
+    ) -> None:
+        self.host = host
+        self.port = 0
+        self.auth_required = auth_required
+        self.user = user
+        self.password = password
+        self._handler = _SinkHandler(auth_required)
+        self._controller: Controller | None = None
+
+    def start(self) -> Self:
+        """Start the server thread (port=0 is unusable: Controller's readiness probe needs the real port)."""
+        self.port = free_port(self.host)
+        controller = Controller(
+            self._handler,
+            hostname=self.host,
+            port=self.port,
+            server_hostname="sink.example.test",
+            **self._smtp_kwargs(),
+        )
+        controller.start()
+        self._controller = controller
+        return self
+
+    def _smtp_kwargs(self) -> dict[str, Any]:
+        """Settings passed through the Controller to aiosmtpd.smtp.SMTP."""
+        return {
+            "authenticator": self._authenticate,
+            "auth_require_tls": False,
+            "enable_SMTPUTF8": True,
+        }
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        """Accept exactly the configured credentials."""
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user.encode()
+            and auth_data.password == self.password.encode()
+        )
+        # auth_data is handed back so aiosmtpd stores it on the session (-> ReceivedMail.auth_login).
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    def stop(self) -> None:
+        """Stop the server thread; safe to call twice."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def received(self) -> list[ReceivedMail]:
+        """Everything accepted so far (a copy)."""
+        return self._handler.snapshot()
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[ReceivedMail]:
+        """Wait until at least count mails arrived and return them all.
+
+        Raises AssertionError listing what did arrive, so a test failure says
+        more than "timeout".
+        """
+        result = self._handler.wait_for(count, timeout)
+        if result is None:
+            arrived = self._handler.snapshot()
+            summary = [(m.mail_from, m.rcpt_tos, m.message.get("Subject")) for m in arrived]
+            raise AssertionError(f"expected {count} mail(s) within {timeout}s, got {len(arrived)}: {summary}")
+        return result
+
+    def clear(self) -> None:
+        """Forget received mail and any pending fail_next."""
+        self._handler.clear()
+
+    def fail_next(self, n: int, code: int = 451, text: str = "try again later") -> None:
+        """Answer the next n DATA commands with code (4xx temporary, 5xx permanent)."""
+        if not 400 <= code <= 599:
+            raise ValueError(f"fail_next needs a 4xx or 5xx code, not {code}")
+        self._handler.script_failures(n, code, text)
