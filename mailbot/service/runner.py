@@ -92,6 +92,7 @@ class Service:
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
             self._deliver()
+            return  # mail may have arrived meanwhile: look again before waiting
         if self._stop.is_set() or self._sweep_due.is_set():
             return
         self._wake.clear()

@@ -29,6 +29,7 @@ class ImapMailSource:
         self._password = password
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
+        self._highest_uid = 0  # highest UID a search has shown: mail above it is new
 
     @property
     def key(self) -> str:
@@ -44,8 +45,10 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
-        self._uidvalidity = int(selected[b"UIDVALIDITY"])
-        return self._uidvalidity
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        if uidvalidity != self._uidvalidity:
+            self._uidvalidity, self._highest_uid = uidvalidity, 0
+        return uidvalidity
 
     def _connect(self) -> IMAPClient:
         s = self._settings
@@ -81,7 +84,9 @@ class ImapMailSource:
 
     def new_mail(self, position: Position) -> Iterator[FetchedMail]:
         last_uid = position.last_uid if position.uidvalidity == self._uidvalidity else 0
-        uids = [uid for uid in self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"])) if uid > last_uid]
+        found = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
+        self._highest_uid = max([self._highest_uid, *found])
+        uids = [uid for uid in found if uid > last_uid]
         batch_size = self._settings.fetch_batch_size
         for start in range(0, len(uids), batch_size):
             batch = sorted(uids[start:start + batch_size])
@@ -143,7 +148,9 @@ class ImapMailSource:
         client = self._connected()
         deadline = time.monotonic() + timeout
         try:
-            if _announces_new_mail(client.noop()[1]):
+            # Untagged EXISTS sent during earlier commands is swallowed by the client library,
+            # so look explicitly for mail above what we have seen before going idle.
+            if self._mail_above_highest_uid(client):
                 return
             client.idle()
             try:
@@ -155,6 +162,9 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             raise SourceUnavailable(f"IMAP {self.key}: IDLE failed: {error}") from error
+
+    def _mail_above_highest_uid(self, client: IMAPClient) -> bool:
+        return any(uid > self._highest_uid for uid in client.search(["UID", f"{self._highest_uid + 1}:*"]))
 
     def _supports_idle(self) -> bool:
         return self._client is not None and self._client.has_capability("IDLE")

@@ -1,0 +1,170 @@
+"""The parse stage: raw RFC 5322 bytes in, a decoded InboundMessage out, or UnparseableMessage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from email import message_from_bytes
+from email.message import Message
+from email.utils import parsedate_to_datetime
+
+import mailparser
+
+from mailbot.domain.messages import Address, InboundMessage
+from mailbot.parsing.addresses import normalise_email, parse_address_list, strip_msgid
+from mailbot.parsing.headers import decode_header_text, to_single_line, unfold
+from mailbot.parsing.html_text import html_to_text
+from mailbot.parsing.mime import MimeContent, extract_content
+
+MAX_MESSAGE_KEY_LENGTH = 995  # RFC 5322 §2.1.1: no line may exceed 998 octets, "Message-ID: <" included
+
+
+class UnparseableMessage(Exception):
+    """The bytes are not a mail message we can read; the text says why. Quarantine the raw bytes."""
+
+
+def parse_message(raw: bytes, *, max_stored_attachment_bytes: int) -> InboundMessage:
+    """Parse one message. Every failure, ours or the parsers', comes out as UnparseableMessage."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise UnparseableMessage(f"expected bytes, got {type(raw).__name__}")
+    data = bytes(raw)
+    if not data.strip():
+        raise UnparseableMessage("empty message")
+    notes: list[str] = []
+    try:
+        message, parser_date = _parse_tree(data, notes)
+        if not message.keys():
+            raise UnparseableMessage("no header section: not an RFC 5322 message")
+        return _build(data, message, parser_date, max_stored_attachment_bytes, notes)
+    except UnparseableMessage:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure must reach the quarantine, not the loop
+        raise UnparseableMessage(f"parser failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse_tree(data: bytes, notes: list[str]) -> tuple[Message, datetime | None]:
+    """The MIME tree and Date as mail-parser reads them; the stdlib's tree alone when mail-parser crashes.
+
+    mail-parser builds the very same stdlib tree and then post-processes it; that step raises on
+    mail the stdlib reads fine (a nested multipart with a wrong boundary, a NUL in a charset), and
+    such mail must still reach the support desk rather than quarantine.
+    """
+    try:
+        parsed = mailparser.parse_from_bytes(data)
+    except Exception as exc:  # noqa: BLE001 - retried below with the stdlib alone
+        notes.append(f"mail-parser failed ({type(exc).__name__}); read with the stdlib parser")
+        return message_from_bytes(data), None
+    if parsed.message is None:
+        raise UnparseableMessage("mail-parser returned no message")
+    return parsed.message, parsed.date
+
+
+def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: int, notes: list[str]) -> InboundMessage:
+    headers = tuple((name.lower(), decode_header_text(value)) for name, value in message.raw_items())
+    content = extract_content(message, limit)
+    content.notes[:0] = notes
+    message_id = _message_id(_first_raw(message, "message-id"))
+    sender = _first_address(_raw_values(message, "from"))
+    return InboundMessage(
+        message_key=_message_key(message_id, raw),
+        message_id=message_id,
+        sender=sender,
+        to=parse_address_list(_raw_values(message, "to")),
+        cc=parse_address_list(_raw_values(message, "cc")),
+        delivered_to=_delivered_to(message),
+        reply_to=parse_address_list(_raw_values(message, "reply-to")),
+        subject=decode_header_text(_first_raw(message, "subject") or ""),
+        date=_date(_first_raw(message, "date"), parser_date),
+        text=_text_body(content),
+        html=content.html,
+        attachments=tuple(content.attachments),
+        in_reply_to=strip_msgid(_first_raw(message, "in-reply-to")),
+        references=strip_msgid(" ".join(_raw_values(message, "references"))),
+        content_type=message.get_content_type(),
+        headers=headers,
+        size=len(raw),
+        defects=_defects(message, content, sender),
+    )
+
+
+def _raw_values(message: Message, name: str) -> list[str]:
+    """Every occurrence of a header as the parser stored it (8-bit octets still surrogate-escaped)."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name]
+
+
+def _first_raw(message: Message, name: str) -> str | None:
+    values = _raw_values(message, name)
+    return values[0] if values else None
+
+
+def _message_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    ids = strip_msgid(raw)
+    if ids:
+        return ids[0]
+    cleaned = to_single_line(unfold(raw)).strip("<>").strip()
+    return cleaned or None
+
+
+def is_usable_message_key(message_id: str | None) -> bool:
+    """A Message-ID can key storage when it is one printable token short enough to fit a header line."""
+    return (
+        bool(message_id)
+        and len(message_id or "") <= MAX_MESSAGE_KEY_LENGTH
+        and all(char.isprintable() and not char.isspace() for char in message_id or "")
+    )
+
+
+def _message_key(message_id: str | None, raw: bytes) -> str:
+    if message_id is not None and is_usable_message_key(message_id):
+        return message_id
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _first_address(values: list[str]) -> Address | None:
+    addresses = parse_address_list(values)
+    return addresses[0] if addresses else None
+
+
+def _delivered_to(message: Message) -> tuple[str, ...]:
+    """Envelope recipients that MTAs record (Delivered-To by Postfix/qmail, X-Original-To by Postfix)."""
+    values = _raw_values(message, "delivered-to") + _raw_values(message, "x-original-to")
+    emails = (normalise_email(address.email) for address in parse_address_list(values))
+    return tuple(dict.fromkeys(email for email in emails if email))
+
+
+def _date(raw: str | None, parser_date: datetime | None) -> datetime | None:
+    """Date header as an aware datetime; mail-parser's reading first, the stdlib's for what it refuses.
+
+    RFC 5322 §3.3 makes the zone mandatory; a date without one is taken as UTC.
+    """
+    if parser_date is not None and parser_date.tzinfo is not None:
+        return parser_date
+    if not raw:
+        return None
+    try:
+        parsed = parsedate_to_datetime(decode_header_text(raw))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _text_body(content: MimeContent) -> str:
+    if content.text is not None:
+        return content.text
+    return html_to_text(content.html) if content.html else ""
+
+
+def _defects(message: Message, content: MimeContent, sender: Address | None) -> tuple[str, ...]:
+    """Short names of what the parsers complained about, plus our own recovery notes, once each."""
+    found: list[str] = [type(defect).__name__ for part in message.walk() for defect in part.defects]
+    found.extend(content.notes)
+    if sender is None:
+        found.append("no usable From address")
+    return _unique(found)
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))

@@ -1,0 +1,116 @@
+"""Exactly once under crashes and concurrency, with real processes, real Dovecot and real databases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
+
+from mailbot.db.models import Case, InboundRecord
+from tests.support.bot import imap_source, smtp_delivery, write_config
+from tests.support.cli import cli_env, command, run_cli, start_service, stop_service, wait_until
+from tests.support.mailgen import customer_mail
+
+BULKY = b"x" * 300_000  # makes each message take a few milliseconds, so a kill lands mid-batch
+
+
+def count(url: str, table: str) -> int:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    except Exception:  # noqa: BLE001 - table not there yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def case_numbers(url: str) -> list[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as connection:
+        numbers = list(connection.execute(select(Case.number)).scalars())
+    engine.dispose()
+    return numbers
+
+
+def prepare(tmp_path: Path, db_url: str, source: dict, sink) -> Path:  # type: ignore[no-untyped-def,type-arg]
+    # One sender writes every message here; the robot-loop cap on replies would withhold acks after 5.
+    config = write_config(tmp_path, db_url=db_url, source=source, delivery=smtp_delivery(sink),
+                          limits={"auto_replies_per_sender_per_hour": 1000})
+    run_cli(config, "db", "upgrade")
+    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    return config
+
+
+def test_sigkill_mid_batch_then_restart_handles_each_message_once(tmp_path: Path, db_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = prepare(tmp_path, db_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink)
+    ids = [f"kill-{n}@acme.test" for n in range(50)]
+    for message_id in ids:
+        dovecot.append(mailbox_user, customer_mail(message_id=message_id, attachment=("dump.bin", "application/octet-stream", BULKY)))
+
+    first = subprocess.Popen(command(config, "run", "--once"), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: count(db_url, "inbound_messages") >= 5, 60, interval=0.01, what="the first messages")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    handled_before_kill = count(db_url, "inbound_messages")
+    assert 5 <= handled_before_kill < 50, "the kill must land in the middle of the batch"
+
+    run_cli(config, "run", "--once")
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        keys = list(connection.execute(select(InboundRecord.message_key)).scalars())
+        outcomes = Counter(connection.execute(select(InboundRecord.outcome)).scalars())
+        cases = connection.scalar(select(func.count()).select_from(Case))
+    engine.dispose()
+    assert sorted(keys) == sorted(ids)  # every message exactly one outcome
+    assert outcomes == {"case_opened": 50} and cases == 50
+    acks = smtp_sink.wait_for(50)
+    answered = Counter(mail.message["In-Reply-To"] for mail in acks)
+    assert len(acks) == 50 and set(answered.values()) == {1}  # every ack exactly once
+
+
+@pytest.mark.postgres
+def test_two_run_once_processes_give_200_distinct_case_numbers(tmp_path: Path, pg_url: str, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    users = [dovecot.add_user(f"support-{name}-{os.getpid()}-{tmp_path.name[-6:]}@example.test") for name in ("a", "b")]
+    configs = []
+    for index, user in enumerate(users):
+        folder = tmp_path / f"bot{index}"
+        folder.mkdir()
+        configs.append(prepare(folder, pg_url, imap_source(dovecot, user, folder), smtp_sink))
+        for n in range(100):
+            dovecot.append(user, customer_mail(message_id=f"{index}-{n}@acme.test", subject=f"Pedido {index}-{n}"))
+
+    processes = [subprocess.Popen(command(config, "run", "--once"), env=cli_env(), stderr=subprocess.PIPE) for config in configs]
+    results = [(process.wait(180), process.stderr.read().decode()[-2000:]) for process in processes]  # type: ignore[union-attr]
+
+    assert [code for code, _ in results] == [0, 0], results
+    numbers = case_numbers(pg_url)
+    assert len(numbers) == 200 and len(set(numbers)) == 200
+    assert sorted(numbers) == [f"LC-2026-{n:05d}" for n in range(1, 201)]  # dense here: no transaction failed
+    assert len(smtp_sink.wait_for(200, timeout=60)) == 200
+
+
+@pytest.mark.postgres
+def test_two_services_on_one_mailbox_handle_each_message_once(tmp_path: Path, pg_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = prepare(tmp_path, pg_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink)
+    services = [start_service(config, tmp_path / f"service{n}.log") for n in range(2)]
+    try:
+        wait_until(lambda: all(b"imap connected" in (tmp_path / f"service{n}.log").read_bytes() for n in range(2)), 30,
+                   what="both services")
+        for n in range(30):
+            dovecot.append(mailbox_user, customer_mail(message_id=f"both-{n}@acme.test"))
+        wait_until(lambda: count(pg_url, "inbound_messages") >= 30, 60, what="30 messages handled")
+        acks = smtp_sink.wait_for(30, timeout=30)
+    finally:
+        codes = [stop_service(service) for service in services]
+    assert codes == [0, 0]
+    assert count(pg_url, "inbound_messages") == 30
+    assert len(acks) == 30 and len({mail.message["In-Reply-To"] for mail in acks}) == 30
+    assert len(set(case_numbers(pg_url))) == 30
