@@ -1,0 +1,111 @@
+"""Schema and directory import on both databases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from mailbot.db.engine import build_engine
+from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
+from mailbot.db.models import Account, Base, Contact, Contract
+from mailbot.directory.files import DirectoryFileError, read_directory_file
+from mailbot.directory.importer import import_directory
+
+NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
+PLANS = {"standard", "advanced"}
+
+
+@pytest.fixture
+def migrated(db_url: str):  # type: ignore[no-untyped-def]
+    engine = build_engine(db_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_match_the_models(migrated) -> None:  # type: ignore[no-untyped-def]
+    with migrated.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_empty_database_is_out_of_date(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path}/empty.db")
+    with pytest.raises(SchemaOutOfDate, match="mailbot db upgrade"):
+        ensure_schema_current(engine)
+    engine.dispose()
+
+
+def run_import(engine, path: Path):  # type: ignore[no-untyped-def]
+    from mailbot.db.engine import build_session_factory
+
+    with build_session_factory(engine)() as session:
+        report = import_directory(session, read_directory_file(path), PLANS, str(path), NOW)
+        session.commit()
+    return report
+
+
+TOML = """
+[[accounts]]
+key = "acme"
+name = "ACME"
+plan = "standard"
+contracts = [{ reference = "C1", starts_on = 2026-01-01, ends_on = 2026-12-31 }]
+contacts = [{ email = "Ana@ACME.test", name = "Ana" }, { email = "pedro@acme.test" }]
+"""
+
+
+def test_import_is_idempotent_and_updates(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "dir.toml"
+    path.write_text(TOML)
+    assert run_import(migrated, path).summary() == "1 accounts created, 1 contracts created, 2 contacts created"
+    assert run_import(migrated, path).summary() == "no changes"
+    path.write_text(TOML.replace("2026-12-31", "2027-12-31").replace(', { email = "pedro@acme.test" }', ""))
+    assert run_import(migrated, path).summary() == "1 contracts updated, 1 contacts removed"
+    from mailbot.db.engine import build_session_factory
+
+    with build_session_factory(migrated)() as session:
+        assert [c.email for c in session.scalars(select(Contact))] == ["ana@acme.test"]
+        assert session.scalars(select(Contract)).one().ends_on.year == 2027
+        assert session.scalars(select(Account)).one().plan_name == "standard"
+
+
+def test_yaml_and_csv_give_the_same_directory(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "dir.yaml").write_text(
+        "accounts:\n  - key: acme\n    name: ACME\n    plan: standard\n"
+        "    contracts: [{reference: C1, starts_on: 2026-01-01, ends_on: 2026-12-31}]\n"
+        "    contacts: [{email: ana@acme.test, name: Ana}, {email: pedro@acme.test}]\n"
+    )
+    (tmp_path / "dir.csv").write_text(
+        "account_key,account_name,plan,contract_reference,contract_starts_on,contract_ends_on,contact_email,contact_name\n"
+        "acme,ACME,standard,C1,2026-01-01,2026-12-31,ana@acme.test,Ana\n"
+        "acme,ACME,standard,C1,2026-01-01,2026-12-31,pedro@acme.test,\n"
+    )
+    assert "2 contacts created" in run_import(migrated, tmp_path / "dir.yaml").summary()
+    assert run_import(migrated, tmp_path / "dir.csv").summary() == "no changes"
+
+
+def test_contact_in_two_accounts_is_refused_naming_both(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "dir.toml"
+    path.write_text(TOML + TOML.replace('key = "acme"', 'key = "other"'))
+    with pytest.raises(DirectoryFileError) as caught:
+        run_import(migrated, path)
+    assert any("ana@acme.test" in p and "'acme'" in p and "'other'" in p for p in caught.value.problems)
+
+
+def test_unknown_plan_and_bad_values_are_reported_with_place(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "dir.toml"
+    path.write_text(TOML.replace('plan = "standard"', 'plan = "gold"'))
+    with pytest.raises(DirectoryFileError) as caught:
+        run_import(migrated, path)
+    assert "account 'acme': plan 'gold' is not defined" in caught.value.problems[0]
+    path.write_text(TOML.replace("Ana@ACME.test", "not-an-address").replace("2026-12-31", "2025-01-01"))
+    with pytest.raises(DirectoryFileError) as caught:
+        read_directory_file(path)
+    problems = "\n".join(caught.value.problems)
+    assert "account 'acme': contacts[0].email" in problems and "before starts_on" in problems
