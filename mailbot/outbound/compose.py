@@ -6,14 +6,21 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 
 from mailbot.outbound.templates import RenderedMail
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP  # readable in a raw view, unlike base64
+UTF8_QP.header_encoding = QP
+WIRE_POLICY = compat32.clone(linesep="\r\n")
 MAX_REFERENCES = 20  # long threads: keep the root and the newest ids (RFC 5322 §3.6.4 allows trimming)
 
 
@@ -55,12 +62,13 @@ class Envelope:
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
 
 
-def compose(envelope: Envelope, content: RenderedMail) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
-    message["From"] = HeaderAddress(display_name=single_line(envelope.from_name), addr_spec=envelope.from_address)
-    message["To"] = recipient_header(envelope)
+def compose(envelope: Envelope, content: RenderedMail) -> Message:
+    """The finished message. Built with the compat32 API: several times faster than EmailMessage's header registry."""
+    message = body(content)
+    message["From"] = formataddr((single_line(envelope.from_name), envelope.from_address), charset="utf-8")
+    message["To"] = formataddr((single_line(envelope.to_name), envelope.to_address), charset="utf-8")
     message["Reply-To"] = envelope.reply_to
-    message["Subject"] = single_line(content.subject)
+    message["Subject"] = header_text(content.subject)
     message["Date"] = format_datetime(envelope.date)
     message["Message-ID"] = bracketed(envelope.message_id)
     if envelope.in_reply_to:
@@ -73,16 +81,26 @@ def compose(envelope: Envelope, content: RenderedMail) -> EmailMessage:
     if envelope.loop_marker:
         message["X-Loop"] = envelope.loop_marker
     for name, value in envelope.extra_headers:
-        message[name] = single_line(value)
-    message.set_content(content.text, charset="utf-8")
-    if content.html is not None:
-        message.add_alternative(content.html, subtype="html", charset="utf-8")
+        message[name] = header_text(value)
     return message
 
 
-def recipient_header(envelope: Envelope) -> HeaderAddress:
-    try:
-        return HeaderAddress(display_name=single_line(envelope.to_name), addr_spec=envelope.to_address)
-    except (ValueError, IndexError):
-        # An address the header model rejects (odd quoting) still deserves an answer: drop the name.
-        return HeaderAddress(addr_spec=envelope.to_address)
+def as_bytes(message: Message) -> bytes:
+    return message.as_bytes(policy=WIRE_POLICY)
+
+
+def body(content: RenderedMail) -> Message:
+    text = MIMEText(content.text, "plain", UTF8_QP)
+    if content.html is None:
+        text["MIME-Version"] = "1.0"
+        return text
+    alternative = MIMEMultipart("alternative", _subparts=[text, MIMEText(content.html, "html", UTF8_QP)])
+    return alternative
+
+
+def header_text(value: str) -> str | Header:
+    """Plain ASCII stays as is; anything else becomes RFC 2047 encoded words. Always one logical line."""
+    line = single_line(value)
+    if line.isascii():
+        return line
+    return Header(line, "utf-8", maxlinelen=76)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from mailbot.config import SupportSettings
 from mailbot.domain.decisions import ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding
-from mailbot.outbound.compose import Envelope, compose, new_message_id
+from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
 from mailbot.outbound.templates import TemplateRenderer
 
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -56,9 +56,9 @@ class ReplyComposer:
             message_id=message_id,
             kind=kind.value,
             recipient=message.sender.email,
-            subject=str(composed["Subject"]),
+            subject=single_line(content.subject),
             body_text=content.text,
-            raw=composed.as_bytes(),
+            raw=as_bytes(composed),
         )
 
     def language_for(self, sender: SenderStanding | None) -> str:
