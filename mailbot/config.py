@@ -71,6 +71,7 @@ def is_loopback(host: str) -> bool:
 
 class SupportSettings(Section):
     address: str = Field(description="the support mailbox customers write to")
+    aliases: tuple[str, ...] = ()  # other addresses delivered into the same mailbox (e.g. soporte@)
     display_name: str = "Support"
     case_prefix: str = Field(default="CASE", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     case_number_format: str = "{prefix}-{year}-{seq:05d}"
@@ -84,6 +85,14 @@ class SupportSettings(Section):
         if "@" not in value:
             raise ValueError("must be an email address such as support@example.com")
         return value.strip().lower()
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_are_addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [value for value in values if "@" not in value]
+        if bad:
+            raise ValueError(f"not email addresses: {bad}")
+        return tuple(value.strip().lower() for value in values)
 
     @field_validator("default_timezone")
     @classmethod

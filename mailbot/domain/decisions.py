@@ -44,6 +44,7 @@ class PolicySettings:
     trusted_authserv_ids: tuple[str, ...]
     auto_replies_per_sender_per_hour: int
     default_timezone: str = "UTC"
+    support_aliases: tuple[str, ...] = ()  # other addresses that deliver into the support mailbox
 
 
 @dataclass(frozen=True, slots=True)

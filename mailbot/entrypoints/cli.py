@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from mailbot.config import ConfigError, Settings, config_path_from, load_settings, runtime_problems
 from mailbot.db.engine import build_engine
 from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
@@ -22,6 +24,7 @@ from mailbot.logs import configure_logging, fields
 from mailbot.service.app import App, build_app
 from mailbot.service.case_views import list_cases, list_quarantine, quarantined_raw, show_case
 from mailbot.service.runner import Service, run_once
+from mailbot.sources.base import SourceUnavailable
 
 log = logging.getLogger("mailbot")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_CONFIG, EXIT_SCHEMA = 0, 1, 2, 3, 4
@@ -55,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code
+    except SourceUnavailable as error:
+        print(f"error: mailbox unavailable: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (OperationalError, InterfaceError) as error:
+        print(f"error: database unavailable: {str(error.orig or error).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,5 +42,6 @@ def is_own_mail(message: InboundMessage, support_address: str, id_domain: str) -
     return message.sender is not None and message.sender.email == support_address
 
 
-def is_addressed_to(message: InboundMessage, address: str) -> bool:
-    return address in message.recipients
+def is_addressed_to(message: InboundMessage, addresses: tuple[str, ...]) -> bool:
+    recipients = set(message.recipients)
+    return any(address in recipients for address in addresses)

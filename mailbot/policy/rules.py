@@ -52,8 +52,9 @@ def no_sender(situation: Situation, settings: PolicySettings) -> Decision | None
 
 
 def not_for_support(situation: Situation, settings: PolicySettings) -> Decision | None:
-    if not loops.is_addressed_to(situation.message, settings.support_address):
-        return ignore("not_for_support", f"not addressed to {settings.support_address} (To, Cc, Delivered-To)")
+    addresses = (settings.support_address, *settings.support_aliases)
+    if not loops.is_addressed_to(situation.message, addresses):
+        return ignore("not_for_support", f"not addressed to {', '.join(addresses)} (To, Cc, Delivered-To)")
     return None
 
 

@@ -51,4 +51,5 @@ def policy_settings(settings: Settings) -> PolicySettings:
         trusted_authserv_ids=settings.security.trusted_authserv_ids,
         auto_replies_per_sender_per_hour=settings.limits.auto_replies_per_sender_per_hour,
         default_timezone=settings.support.default_timezone,
+        support_aliases=settings.support.aliases,
     )

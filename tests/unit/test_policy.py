@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
@@ -107,6 +108,13 @@ def test_mail_from_our_own_address_is_ignored() -> None:
 
 def test_mail_not_addressed_to_support_is_ignored() -> None:
     raw = customer_mail(to="sales@example.test")
+    assert decide(situation(raw, standing()), SETTINGS).rule == "not_for_support"
+
+
+def test_mail_to_an_alias_counts_as_addressed() -> None:
+    settings = replace(SETTINGS, support_aliases=("soporte@example.test",))
+    raw = customer_mail(to="Soporte <soporte@example.test>")
+    assert decide(situation(raw, standing()), settings).outcome is Outcome.CASE_OPENED
     assert decide(situation(raw, standing()), SETTINGS).rule == "not_for_support"
 
 
