@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import string
 import tomllib
 from pathlib import Path
@@ -34,6 +35,20 @@ class ConfigError(Exception):
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsClient(Section):
+    """How to trust the server's certificate: the system CAs, plus a private CA file if given."""
+
+    validate_certs: bool = True  # False only for a test server with a self-signed certificate
+    tls_ca_file: Path | None = None  # PEM file of a private CA (or the server's self-signed certificate)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.tls_ca_file) if self.tls_ca_file else None)
+        if not self.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 class Secret(Section):
@@ -128,7 +143,7 @@ class DatabaseSettings(Section):
     url: str = "sqlite:///mailbot.db"
 
 
-class ImapSource(Secret):
+class ImapSource(Secret, TlsClient):
     kind: Literal["imap"] = "imap"
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -162,14 +177,13 @@ class MaildirSource(Section):
     sweep_interval_seconds: float = Field(default=600.0, gt=0)
 
 
-class SmtpDelivery(Secret):
+class SmtpDelivery(Secret, TlsClient):
     kind: Literal["smtp"] = "smtp"
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
     tls: TlsMode = "starttls"
     user: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
-    validate_certs: bool = True
 
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> "SmtpDelivery":
@@ -272,12 +286,16 @@ def anchor_paths(settings: Settings, base: Path) -> Settings:
     if isinstance(source, MaildirSource):
         updates["source"] = source.model_copy(update={"path": anchored(source.path)})
     else:
-        updates["source"] = source.model_copy(update={"password_file": anchored(source.password_file)})
+        updates["source"] = source.model_copy(
+            update={"password_file": anchored(source.password_file), "tls_ca_file": anchored(source.tls_ca_file)}
+        )
     delivery = settings.delivery
     if isinstance(delivery, MaildirDelivery):
         updates["delivery"] = delivery.model_copy(update={"path": anchored(delivery.path)})
     else:
-        updates["delivery"] = delivery.model_copy(update={"password_file": anchored(delivery.password_file)})
+        updates["delivery"] = delivery.model_copy(
+            update={"password_file": anchored(delivery.password_file), "tls_ca_file": anchored(delivery.tls_ca_file)}
+        )
     updates["database"] = DatabaseSettings(url=anchor_sqlite_url(settings.database.url, base))
     updates["templates"] = TemplateSettings(path=anchored(settings.templates.path))
     return settings.model_copy(update=updates)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,10 +50,7 @@ class SmtpTransport:
 
     async def __aenter__(self) -> "SmtpTransport":
         s = self._settings
-        context = ssl.create_default_context()
-        if not s.validate_certs:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = s.ssl_context()
         client = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.effective_port,

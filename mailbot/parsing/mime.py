@@ -16,7 +16,8 @@ from mailbot.parsing.headers import decode_encoded_words, recover_8bit, to_singl
 # message/* parts that are attached mail; the other message/* types (RFC 3464 delivery-status,
 # RFC 8098 disposition-notification...) are machine reports, neither body nor attachment.
 _ATTACHED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
-_BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200}?)\s*$", re.MULTILINE)
+# RFC 2046 §5.1.1 bchars, without the space a boundary may not end with, 1 to 70 of them.
+_BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -56,7 +57,8 @@ def _walk(part: Message, content: MimeContent, limit: int) -> None:
         return  # a report such as message/delivery-status: for the policy layer, not the body
     elif part.is_multipart():
         for child in part.get_payload():
-            _walk(child, content, limit)
+            if isinstance(child, Message):
+                _walk(child, content, limit)
     elif part.get_content_maintype() == "multipart":
         _walk_salvaged(part, content, limit)
     else:
@@ -72,7 +74,7 @@ def _take_leaf(part: Message, content: MimeContent, limit: int) -> None:
         content.text = decode_part_text(part, content)
     elif content_type == "text/html" and content.html is None:
         content.html = decode_part_text(part, content)
-    elif filename or part.get_content_maintype() not in ("text", "multipart"):
+    elif filename or part.get_content_maintype() != "text":
         # A second named text part, or an unnamed image or binary: keep it as a file, never drop it.
         content.attachments.append(_attachment(part, filename, limit))
 
@@ -93,7 +95,7 @@ def _attached_message(part: Message, content: MimeContent, limit: int) -> Attach
     """An attached message is stored as its .eml bytes, re-serialised from the parsed tree."""
     inner = part.get_payload()
     data = b""
-    if isinstance(inner, list) and inner:
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
         try:
             data = inner[0].as_bytes()
         except Exception:  # noqa: BLE001 - the generator chokes on some broken trees; keep the rest
@@ -115,11 +117,13 @@ def _walk_salvaged(part: Message, content: MimeContent, limit: int) -> None:
     text = body if isinstance(body, str) else ""
     found = _BOUNDARY_LINE.search(text)
     if found is not None and found.group(1) != _param_or_none(part.get_boundary, "boundary", content):
-        content.notes.append("multipart boundary not found; recovered with the one the body uses")
-        header = f'Content-Type: {part.get_content_type()}; boundary="{found.group(1)}"\n\n'
-        data = header.encode("ascii", "replace") + text.encode("utf-8", "surrogateescape")
-        _walk(message_from_bytes(data), content, limit)
-        return
+        # The walk treats every multipart subtype alike, so "mixed" loses nothing.
+        header = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
+        reparsed = message_from_bytes(header.encode("ascii") + text.encode("utf-8", "surrogateescape"))
+        if reparsed.is_multipart():  # checked, so a salvage can never loop on itself
+            content.notes.append("multipart boundary not found; recovered with the one the body uses")
+            _walk(reparsed, content, limit)
+            return
     content.notes.append("multipart without parts; body kept as text")
     if content.text is None:
         content.text = decode_part_text(part, content)

@@ -12,12 +12,16 @@ from email.utils import parsedate_to_datetime
 import mailparser
 
 from mailbot.domain.messages import Address, InboundMessage
-from mailbot.parsing.addresses import normalise_email, parse_address_list, strip_msgid
+from mailbot.parsing.addresses import parse_address_list, strip_msgid
 from mailbot.parsing.headers import decode_header_text, to_single_line, unfold
 from mailbot.parsing.html_text import html_to_text
 from mailbot.parsing.mime import MimeContent, extract_content
 
 MAX_MESSAGE_KEY_LENGTH = 995  # RFC 5322 §2.1.1: no line may exceed 998 octets, "Message-ID: <" included
+# Real header sections stay well under this even with long Received/ARC chains and big Cc lists.
+# mail-parser's header decoding grows quadratically (a 2 MB Subject of encoded-words takes ~35 s),
+# so above it the stdlib tree is used alone.
+MAX_HEADER_BYTES_FOR_MAILPARSER = 128 * 1024
 
 
 class UnparseableMessage(Exception):
@@ -50,6 +54,9 @@ def _parse_tree(data: bytes, notes: list[str]) -> tuple[Message, datetime | None
     mail the stdlib reads fine (a nested multipart with a wrong boundary, a NUL in a charset), and
     such mail must still reach the support desk rather than quarantine.
     """
+    if _header_section_size(data) > MAX_HEADER_BYTES_FOR_MAILPARSER:
+        notes.append("header section too large for mail-parser; read with the stdlib parser")
+        return message_from_bytes(data), None
     try:
         parsed = mailparser.parse_from_bytes(data)
     except Exception as exc:  # noqa: BLE001 - retried below with the stdlib alone
@@ -58,6 +65,11 @@ def _parse_tree(data: bytes, notes: list[str]) -> tuple[Message, datetime | None
     if parsed.message is None:
         raise UnparseableMessage("mail-parser returned no message")
     return parsed.message, parsed.date
+
+
+def _header_section_size(data: bytes) -> int:
+    ends = [found for found in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if found >= 0]
+    return min(ends) if ends else len(data)
 
 
 def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: int, notes: list[str]) -> InboundMessage:
@@ -108,7 +120,7 @@ def _message_id(raw: str | None) -> str | None:
     return cleaned or None
 
 
-def is_usable_message_key(message_id: str | None) -> bool:
+def _is_usable_message_key(message_id: str | None) -> bool:
     """A Message-ID can key storage when it is one printable token short enough to fit a header line."""
     return (
         bool(message_id)
@@ -118,7 +130,7 @@ def is_usable_message_key(message_id: str | None) -> bool:
 
 
 def _message_key(message_id: str | None, raw: bytes) -> str:
-    if message_id is not None and is_usable_message_key(message_id):
+    if message_id is not None and _is_usable_message_key(message_id):
         return message_id
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -131,8 +143,7 @@ def _first_address(values: list[str]) -> Address | None:
 def _delivered_to(message: Message) -> tuple[str, ...]:
     """Envelope recipients that MTAs record (Delivered-To by Postfix/qmail, X-Original-To by Postfix)."""
     values = _raw_values(message, "delivered-to") + _raw_values(message, "x-original-to")
-    emails = (normalise_email(address.email) for address in parse_address_list(values))
-    return tuple(dict.fromkeys(email for email in emails if email))
+    return tuple(address.email for address in parse_address_list(values))  # already normalised, deduplicated
 
 
 def _date(raw: str | None, parser_date: datetime | None) -> datetime | None:

@@ -52,7 +52,7 @@ class ImapMailSource:
 
     def _connect(self) -> IMAPClient:
         s = self._settings
-        context = ssl.create_default_context()
+        context = s.ssl_context()
         client = IMAPClient(
             s.host, port=s.effective_port, ssl=s.tls == "implicit", ssl_context=context, timeout=s.timeout_seconds
         )

@@ -28,6 +28,8 @@ from typing import Self
 
 from imapclient import IMAPClient
 
+from tests.support.tls import Certificate
+
 MAIL_UID = 65534
 LOOPBACK = "127.0.0.1"
 DEFAULT_PASSWORD = "secret"
@@ -44,7 +46,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap lmtp
 listen = {host}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -64,7 +66,7 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
 }}
 service lmtp {{
@@ -128,9 +130,11 @@ class DovecotServer:
     lmtp_port: int
     root: Path
 
-    def __init__(self, host: str = LOOPBACK) -> None:
+    def __init__(self, host: str = LOOPBACK, tls: "Certificate | None" = None) -> None:
         self.host = host
+        self.tls = tls  # with a certificate: STARTTLS on imap_port and implicit TLS on imaps_port
         self.imap_port = 0
+        self.imaps_port = 0
         self.lmtp_port = 0
         self.root = Path()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -157,6 +161,7 @@ class DovecotServer:
         self._prepare_root()
         self.imap_port = free_port(self.host)
         self.lmtp_port = free_port(self.host)
+        self.imaps_port = free_port(self.host) if self.tls else 0
         self._write_config()
         self._proc = subprocess.Popen(
             [self._dovecot, "-F", "-c", str(self.config_path)],
@@ -189,7 +194,9 @@ class DovecotServer:
             host=self.host,
             uid=MAIL_UID,
             imap_port=self.imap_port,
+            imaps_port=self.imaps_port,
             lmtp_port=self.lmtp_port,
+            ssl=f"ssl = yes\nssl_cert = <{self.tls.cert}\nssl_key = <{self.tls.key}" if self.tls else "ssl = no",
         )
         self.config_path.write_text(text)
 

@@ -9,6 +9,7 @@ the bot's retry and bounce paths.
 from __future__ import annotations
 
 import email
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.support.dovecot import LOOPBACK, free_port
+from tests.support.tls import Certificate
 
 DEFAULT_USER = "mailbot"
 DEFAULT_PASSWORD = "secret"
@@ -136,8 +138,12 @@ class SmtpSink:
         user: str = DEFAULT_USER,
         password: str = DEFAULT_PASSWORD,
         host: str = LOOPBACK,
+        tls: "Certificate | None" = None,
+        implicit_tls: bool = False,
     ) -> None:
         self.host = host
+        self.tls = tls  # with a certificate: STARTTLS offered, or implicit TLS when implicit_tls
+        self.implicit_tls = implicit_tls
         self.port = 0
         self.auth_required = auth_required
         self.user = user
@@ -148,12 +154,18 @@ class SmtpSink:
     def start(self) -> Self:
         """Start the server thread (port=0 is unusable: Controller's readiness probe needs the real port)."""
         self.port = free_port(self.host)
+        extra: dict[str, Any] = {}
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.tls.cert), str(self.tls.key))
+            extra = {"ssl_context": context} if self.implicit_tls else {"tls_context": context}
         controller = Controller(
             self._handler,
             hostname=self.host,
             port=self.port,
             server_hostname="sink.example.test",
             **self._smtp_kwargs(),
+            **extra,
         )
         controller.start()
         self._controller = controller

@@ -1,0 +1,85 @@
+"""Encrypted and authenticated connections: IMAP and SMTP with STARTTLS and implicit TLS, SMTP AUTH."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.db.models import OutboxMessage
+from mailbot.service.runner import run_once
+from tests.support import skip_or_fail
+from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.dovecot import DovecotServer, dovecot_available
+from tests.support.mailgen import customer_mail
+from tests.support.smtp_sink import SmtpSink
+from tests.support.tls import Certificate, self_signed_certificate
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    made = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        skip_or_fail("openssl not installed")
+    assert made is not None
+    return made
+
+
+@pytest.fixture(scope="module")
+def tls_dovecot(certificate: Certificate) -> Iterator[DovecotServer]:
+    if not dovecot_available():
+        skip_or_fail("dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd")
+    with DovecotServer(tls=certificate) as server:
+        yield server
+
+
+def password_file(folder: Path, secret: str) -> str:
+    path = folder / "smtp-password"
+    path.write_text(secret + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_imap_and_smtp_over_tls_with_smtp_auth(mode: str, tmp_path: Path, certificate: Certificate,
+                                               tls_dovecot: DovecotServer) -> None:
+    user = tls_dovecot.add_user(f"support-{mode}@example.test")
+    port = tls_dovecot.imap_port if mode == "starttls" else tls_dovecot.imaps_port
+    source = imap_source(tls_dovecot, user, tmp_path, tls=mode, port=port, tls_ca_file=str(certificate.cert))
+    with SmtpSink(auth_required=True, tls=certificate, implicit_tls=mode == "implicit") as sink:
+        delivery = {**smtp_delivery(sink), "tls": mode, "tls_ca_file": str(certificate.cert), "user": "mailbot",
+                    "password_file": password_file(tmp_path, "secret")}
+        app = prepared_app(write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=source, delivery=delivery))
+        tls_dovecot.append(user, customer_mail())
+        summary = run_once(app)
+        app.dispose()
+        [ack] = sink.wait_for(1)
+    assert summary.ingest.outcomes == {"case_opened": 1}
+    assert ack.auth_login == b"mailbot" or ack.auth_login == "mailbot"
+
+
+def test_untrusted_certificate_is_refused_and_mail_waits(tmp_path: Path, certificate: Certificate, dovecot, mailbox_user: str) -> None:  # type: ignore[no-untyped-def]
+    with SmtpSink(tls=certificate) as sink:
+        delivery = {**smtp_delivery(sink), "tls": "starttls"}  # no tls_ca_file: the self-signed cert is not trusted
+        app = prepared_app(write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db",
+                                        source=imap_source(dovecot, mailbox_user, tmp_path), delivery=delivery))
+        dovecot.append(mailbox_user, customer_mail())
+        summary = run_once(app)
+        with app.sessions() as session:
+            row = session.scalars(select(OutboxMessage)).one()
+        app.dispose()
+        assert sink.received == []
+    assert summary.delivery.server_unreachable and "certificate" in summary.delivery.server_unreachable.lower()
+    assert row.status == "pending"
+
+
+def test_wrong_smtp_password_keeps_mail_pending(tmp_path: Path, dovecot, mailbox_user: str) -> None:  # type: ignore[no-untyped-def]
+    with SmtpSink(auth_required=True) as sink:
+        delivery = {**smtp_delivery(sink), "user": "mailbot", "password_file": password_file(tmp_path, "wrong")}
+        app = prepared_app(write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db",
+                                        source=imap_source(dovecot, mailbox_user, tmp_path), delivery=delivery))
+        dovecot.append(mailbox_user, customer_mail())
+        summary = run_once(app)
+        app.dispose()
+    assert summary.delivery.server_unreachable and "login" in summary.delivery.server_unreachable.lower()
