@@ -19,6 +19,8 @@ from mailbot.sources.base import FetchedMail, SourceUnavailable
 
 log = logging.getLogger(__name__)
 SEEN = b"\\Seen"
+BATCH_BYTES = 20_000_000  # bound on memory held by one fetch
+SIZE_QUERY_CHUNK = 1000
 IDLE_CHECK_SECONDS = 1.0  # how often an IDLE wait looks at the stop/wake flag
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
 
@@ -87,15 +89,31 @@ class ImapMailSource:
         found = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
         self._highest_uid = max([self._highest_uid, *found])
         uids = [uid for uid in found if uid > last_uid]
-        batch_size = self._settings.fetch_batch_size
-        for start in range(0, len(uids), batch_size):
-            batch = sorted(uids[start:start + batch_size])
+        for batch in self._batches(uids):
             fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]"]))
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if raw is None:
                     continue  # expunged between SEARCH and FETCH
                 yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw))
+
+    def _batches(self, uids: list[int]) -> Iterator[list[int]]:
+        """Batches of at most fetch_batch_size messages and about BATCH_BYTES: a few huge mails stay alone."""
+        ordered = sorted(uids)
+        for start in range(0, len(ordered), SIZE_QUERY_CHUNK):
+            chunk = ordered[start:start + SIZE_QUERY_CHUNK]
+            sizes = self._call(lambda c: c.fetch(chunk, ["RFC822.SIZE"]))
+            batch: list[int] = []
+            batch_bytes = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if batch and (len(batch) >= self._settings.fetch_batch_size or batch_bytes + size > BATCH_BYTES):
+                    yield batch
+                    batch, batch_bytes = [], 0
+                batch.append(uid)
+                batch_bytes += size
+            if batch:
+                yield batch
 
     def sweep(self, position: Position) -> Iterator[FetchedMail]:
         """Redo the post-processing a crash may have skipped (commit done, flag/move not yet)."""

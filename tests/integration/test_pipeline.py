@@ -196,3 +196,18 @@ def test_smtp_server_down_keeps_mail_pending(tmp_path: Path, sqlite_url: str, do
         row = session.scalars(select(OutboxMessage)).one()
         assert (row.status, row.attempts) == ("pending", 0)
     app.dispose()
+
+
+def test_huge_attachment_is_recorded_but_not_stored(tmp_path: Path, sqlite_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, db_url=sqlite_url, source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), limits={"max_stored_attachment_bytes": 1_000_000})
+    app = prepared_app(config)
+    big = bytes(range(256)) * (48 * 1024)  # 12 MiB of binary
+    dovecot.append(mailbox_user, customer_mail(attachment=("core.dump", "application/octet-stream", big)))
+    dovecot.append(mailbox_user, customer_mail(attachment=("small.txt", "text/plain", b"ok")))
+    assert run_once(app).ingest.outcomes == {"case_opened": 2}
+    with app.sessions() as session:
+        stored = {a.filename: (a.size, a.content is not None)
+                  for m in session.scalars(select(CaseMessage)) for a in m.attachments}
+    app.dispose()
+    assert stored == {"core.dump": (len(big), False), "small.txt": (2, True)}
