@@ -59,5 +59,5 @@ def configure_logging(level: str = "INFO", output_format: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "imapclient", "aiosmtplib", "alembic"):
+    for noisy in ("apscheduler", "imapclient", "aiosmtplib", "alembic", "mailparser"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -8,7 +8,7 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Address:
-    """A mailbox: `email` is normalised (stripped, domain lower-cased); `name` is the decoded display name."""
+    """A mailbox: `email` is normalised (stripped, lower-cased: we match addresses case-insensitively); `name` is the decoded display name."""
 
     email: str
     name: str = ""
