@@ -202,7 +202,7 @@ class MaildirDelivery(Section):
 
 
 class OutboxSettings(Section):
-    max_attempts: int = Field(default=8, ge=1)
+    max_attempts: int = Field(default=20, ge=1)  # with the default backoff: about 17 hours of retries
     backoff_initial_seconds: float = Field(default=30.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
     envelope_from: str | None = None  # SMTP MAIL FROM; defaults to the support address
@@ -211,6 +211,7 @@ class OutboxSettings(Section):
 class LimitSettings(Section):
     auto_replies_per_sender_per_hour: int = Field(default=5, ge=0)
     max_stored_attachment_bytes: int = Field(default=10_000_000, ge=0)
+    max_message_bytes: int = Field(default=50_000_000, ge=100_000)  # larger mail: headers quarantined, body not fetched
 
 
 class SecuritySettings(Section):
@@ -256,6 +257,10 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found"]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
     try:
@@ -327,6 +332,26 @@ def runtime_problems(settings: Settings, path: Path) -> list[str]:
             problems.append(
                 f"{path}: {missing or 'delivery: user is set but no password: set delivery.password_env or delivery.password_file'}"
             )
-    if isinstance(source, MaildirSource) and not (source.path / "new").is_dir():
-        problems.append(f"{path}: source.path: {source.path} is not a Maildir (no new/ folder)")
+    if isinstance(source, MaildirSource) and source.path.exists() and not source.path.is_dir():
+        problems.append(f"{path}: source.path: {source.path} is not a folder")
+    problem = database_url_problem(settings.database.url)
+    if problem:
+        problems.append(f"{path}: database.url: {problem}")
     return problems
+
+
+def database_url_problem(url: str) -> str | None:
+    """SQLite and PostgreSQL (psycopg 3) are supported; say so before anything tries to connect."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as error:
+        return f"unusable URL {url!r}: {error}"
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        return f"{parsed.get_backend_name()} is not supported; use sqlite:///FILE or postgresql+psycopg://..."
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        return "use the psycopg 3 driver: postgresql+psycopg://USER@HOST/DB"
+    return None

@@ -23,7 +23,8 @@ from mailbot.logs import fields
 from mailbot.service.app import App
 
 log = logging.getLogger(__name__)
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+SENDING_LEASE = timedelta(minutes=10)  # longer than any SMTP conversation
 
 
 @dataclass
@@ -51,7 +52,7 @@ def has_due(session: Session, now: datetime) -> bool:
 def _due(now: datetime):  # type: ignore[no-untyped-def]
     return (
         select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
     )
@@ -73,40 +74,75 @@ async def deliver_due(app: App, transport: Transport) -> DeliveryReport:
 
 
 async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) -> bool:
-    """Send one due row; False when none is left or the server went away."""
-    now = app.clock.now()
-    with transaction(app.sessions) as session:
-        row = session.scalars(_due(now).with_for_update(skip_locked=True)).first()
-        if row is None:
-            return False
-        try:
-            await transport.send(Parcel(row.envelope_from, (row.recipient,), row.raw))
-        except DeliveryError as error:
-            outcome = record_failure(session, row, error, now, app.settings.outbox)
-            report.outcomes[outcome] += 1
-            if error.connection:
-                report.server_unreachable = str(error)
-                return False
-            return True
-        row.status, row.sent_at, row.attempts, row.last_error = SENT, now, row.attempts + 1, None
+    """Send one due row; False when none is left or the server went away.
+
+    The row is claimed in a short transaction (a lease), sent with no transaction open, and the result
+    recorded in a second one: the database is never locked during an SMTP conversation.
+    """
+    claimed = claim_next(app, app.clock.now())
+    if claimed is None:
+        return False
+    row_id, parcel = claimed
+    try:
+        await transport.send(parcel)
+    except DeliveryError as error:
+        failure: DeliveryError = error
+    except Exception as error:  # noqa: BLE001 - e.g. an address aiosmtplib cannot encode: retrying cannot help
+        failure = DeliveryError(f"unsendable: {type(error).__name__}: {error}", permanent=True)
+    else:
+        with transaction(app.sessions) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, None
+            log.info("mail sent", extra=_row_fields(session, row))
         report.outcomes[SENT] += 1
-        log.info("mail sent", extra=_row_fields(session, row))
+        return True
+    with transaction(app.sessions) as session:
+        outcome = record_failure(session, session.get_one(OutboxMessage, row_id), failure, app.clock.now(), app.settings.outbox)
+    report.outcomes[outcome] += 1
+    if failure.connection:
+        report.server_unreachable = str(failure)
+        return False
     return True
 
 
+def claim_next(app: App, now: datetime) -> tuple[int, Parcel] | None:
+    with transaction(app.sessions) as session:
+        row = session.scalars(_due(now).with_for_update(skip_locked=True)).first()
+        if row is None:
+            return None
+        # A crash while sending leaves the lease to expire; the row is then due again (at-least-once).
+        row.status, row.next_attempt_at = SENDING, now + SENDING_LEASE
+        return row.id, Parcel(row.envelope_from, (row.recipient,), row.raw)
+
+
 def record_failure(session: Session, row: OutboxMessage, error: DeliveryError, now: datetime, settings: OutboxSettings) -> str:
-    row.attempts += 1
     row.last_error = str(error)[:2000]
+    if error.connection:
+        # The server, not this message, is the problem: wait for it without using up the message's attempts.
+        row.status, row.next_attempt_at = PENDING, now + backoff(1, settings)
+        return "postponed"
+    row.attempts += 1
     if error.permanent or row.attempts >= settings.max_attempts:
         row.status = FAILED
         log.error("mail delivery failed permanently", extra=_row_fields(session, row, error=str(error)))
         return FAILED
-    row.next_attempt_at = now + backoff(row.attempts, settings)
+    row.status, row.next_attempt_at = PENDING, now + backoff(row.attempts, settings)
     log.warning(
         "mail delivery failed; will retry",
         extra=_row_fields(session, row, error=str(error), retry_at=row.next_attempt_at.isoformat()),
     )
     return "retry"
+
+
+def retry_failed(session: Session, now: datetime, ids: tuple[int, ...] = ()) -> int:
+    """Give failed messages a fresh set of attempts (after the operator fixed the cause)."""
+    query = select(OutboxMessage).where(OutboxMessage.status == FAILED)
+    if ids:
+        query = query.where(OutboxMessage.id.in_(ids))
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
+    return len(rows)
 
 
 def _row_fields(session: Session, row: OutboxMessage, **extra: object) -> dict[str, dict[str, object]]:

@@ -86,7 +86,10 @@ class SmtpTransport:
             codes = [item.code for item in error.recipients]
             raise DeliveryError(f"recipients refused: {error}", permanent=all(code >= 500 for code in codes)) from error
         except aiosmtplib.SMTPResponseException as error:
-            raise DeliveryError(f"SMTP {error.code} {error.message}", permanent=error.code >= 500) from error
+            # 421: the server is shutting the channel (RFC 5321 §3.8), not refusing this message.
+            raise DeliveryError(
+                f"SMTP {error.code} {error.message}", permanent=error.code >= 500, connection=error.code == 421
+            ) from error
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, asyncio.TimeoutError) as error:
             raise DeliveryError(f"SMTP connection lost: {error}", permanent=False, connection=True) from error
         if errors:

@@ -27,7 +27,7 @@ class Record(BaseModel):
 
 
 class ContractRecord(Record):
-    reference: str = Field(min_length=1)
+    reference: str = Field(min_length=1, max_length=128)
     starts_on: date
     ends_on: date | None = None
 
@@ -39,17 +39,19 @@ class ContractRecord(Record):
 
 
 class ContactRecord(Record):
-    email: str
-    name: str = ""
-    language: str | None = None
+    email: str = Field(max_length=320)
+    name: str = Field(default="", max_length=256)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")  # templates/<language>/, else English
     timezone: str | None = None
 
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
         normalised = normalise_email(value)
-        if not normalised or " " in normalised:
+        if not normalised or " " in normalised or "." not in normalised.rpartition("@")[2]:
             raise ValueError(f"{value!r} is not an email address")
+        if not normalised.isascii():
+            raise ValueError(f"{value!r}: internationalised addresses (SMTPUTF8) are not supported")
         return normalised
 
     @field_validator("timezone")
@@ -60,9 +62,9 @@ class ContactRecord(Record):
 
 class AccountRecord(Record):
     key: str = Field(min_length=1, max_length=128)
-    name: str = Field(min_length=1)
-    plan: str = Field(min_length=1)
-    language: str | None = None
+    name: str = Field(min_length=1, max_length=256)
+    plan: str = Field(min_length=1, max_length=64)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")  # templates/<language>/, else English
     timezone: str | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     contracts: tuple[ContractRecord, ...] = ()
@@ -72,6 +74,14 @@ class AccountRecord(Record):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         return check_zone(value)
+
+    @model_validator(mode="after")
+    def _unique_contract_references(self) -> "AccountRecord":
+        references = [contract.reference for contract in self.contracts]
+        repeated = sorted({reference for reference in references if references.count(reference) > 1})
+        if repeated:
+            raise ValueError(f"contract reference(s) listed twice: {', '.join(repeated)}")
+        return self
 
 
 class DirectoryFile(Record):

@@ -79,9 +79,18 @@ def import_directory(
     accounts = [_upsert_account(session, record, now, report) for record in directory.accounts]
     for account, record in zip(accounts, directory.accounts):
         _sync_contracts(session, account, record, report)
+    _move_contacts_to_their_new_accounts(session, accounts, directory)
     for account, record in zip(accounts, directory.accounts):
         _sync_contacts(session, account, record, report)
     return report
+
+
+def _move_contacts_to_their_new_accounts(session: Session, accounts: list[Account], directory: DirectoryFile) -> None:
+    """A contact changing accounts keeps its row (and its cases' links) instead of being deleted and re-created."""
+    owner = {contact.email: account.id for account, record in zip(accounts, directory.accounts) for contact in record.contacts}
+    for contact in session.scalars(select(Contact).where(Contact.email.in_(owner))):
+        contact.account_id = owner[contact.email]
+    session.flush()
 
 
 def _upsert_account(session: Session, record: AccountRecord, now: datetime, report: ImportReport) -> Account:

@@ -12,17 +12,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from jinja2 import TemplateError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from mailbot.config import ConfigError, Settings, config_path_from, load_settings, runtime_problems
-from mailbot.db.engine import build_engine
+from mailbot.db.engine import build_engine, transaction
+from mailbot.delivery.outbox import retry_failed
 from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.tables import render_table
 from mailbot.logs import configure_logging, fields
+from mailbot.outbound.samples import template_problems
 from mailbot.service.app import App, build_app
-from mailbot.service.case_views import list_cases, list_quarantine, quarantined_raw, show_case
+from mailbot.service.case_views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
+from mailbot.outbound.templates import TemplateMissing
+from mailbot.service.ingest import Ingestor
 from mailbot.service.runner import Service, run_once
 from mailbot.sources.base import SourceUnavailable
 
@@ -58,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code
+    except (TemplateError, TemplateMissing) as error:
+        print(f"error: template problem: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except SourceUnavailable as error:
         print(f"error: mailbox unavailable: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -105,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     q_show = quarantine.add_parser("show", help="write the raw message to stdout")
     q_show.add_argument("id", type=int)
     q_show.set_defaults(handler=cmd_quarantine_show)
+    q_release = quarantine.add_parser("release", help="handle a quarantined message again (after a fix)")
+    q_release.add_argument("id", type=int)
+    q_release.set_defaults(handler=cmd_quarantine_release)
+
+    outbox = commands.add_parser("outbox", help="outgoing mail").add_subparsers(metavar="ACTION")
+    o_list = outbox.add_parser("list", help="outgoing messages, newest first")
+    o_list.add_argument("--status", action="append", default=[], help="pending, sending, sent, failed (repeatable)")
+    o_list.add_argument("--limit", type=int, default=50)
+    o_list.add_argument("--json", action="store_true")
+    o_list.set_defaults(handler=cmd_outbox_list)
+    o_retry = outbox.add_parser("retry", help="give failed messages a fresh set of attempts")
+    o_retry.add_argument("ids", nargs="*", type=int, help="outbox ids (default: every failed message)")
+    o_retry.set_defaults(handler=cmd_outbox_retry)
 
     demo = commands.add_parser("demo", help="try the bot: sample mail in a Maildir, SQLite, replies to a folder")
     demo.add_argument("directory", nargs="?", type=Path, default=Path("mailbot-demo"))
@@ -138,7 +159,7 @@ def print_json(value: Any) -> None:
 
 def cmd_check_config(arguments: argparse.Namespace) -> int:
     settings, path = settings_from(arguments)
-    problems = runtime_problems(settings, path)
+    problems = runtime_problems(settings, path) + template_problems(settings, path)
     if problems:
         raise ConfigError(problems)
     print(f"{path}: OK ({settings.source.kind} in, {settings.delivery.kind} out, database {settings.database.url.split(':')[0]})")
@@ -289,6 +310,40 @@ def cmd_quarantine_show(arguments: argparse.Namespace) -> int:
     if raw is None:
         raise CommandError(f"no quarantined message {arguments.id}")
     sys.stdout.buffer.write(raw)
+    return EXIT_OK
+
+
+def cmd_outbox_list(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with app.sessions() as session:
+        rows = list_outbox(session, tuple(arguments.status), arguments.limit)
+    app.dispose()
+    if arguments.json:
+        print_json(rows)
+        return EXIT_OK
+    columns = ("id", "status", "attempts", "kind", "recipient", "case", "subject", "last_error")
+    print(render_table(columns, [[_short(row[column], column) for column in columns] for row in rows]))
+    return EXIT_OK
+
+
+def cmd_outbox_retry(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    with transaction(app.sessions) as session:
+        count = retry_failed(session, app.clock.now(), tuple(arguments.ids))
+    app.dispose()
+    print(f"{count} failed message(s) queued again")
+    return EXIT_OK
+
+
+def cmd_quarantine_release(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    try:
+        outcome = Ingestor(app).release(arguments.id)
+    except LookupError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        app.dispose()
+    print(f"quarantined message {arguments.id} handled again: {outcome}")
     return EXIT_OK
 
 

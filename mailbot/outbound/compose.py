@@ -29,8 +29,12 @@ def single_line(value: str) -> str:
     return " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
 
 
+from mailbot.policy.loops import OWN_MESSAGE_ID_PREFIX
+
+
 def new_message_id(domain: str) -> str:
-    return f"{uuid.uuid4().hex}@{domain}"
+    # The prefix tells our own mail apart from people's mail on the same domain (their clients use it too).
+    return f"{OWN_MESSAGE_ID_PREFIX}{uuid.uuid4().hex}@{domain}"
 
 
 def bracketed(message_id: str) -> str:
@@ -92,7 +96,6 @@ def as_bytes(message: Message) -> bytes:
 def body(content: RenderedMail) -> Message:
     text = MIMEText(content.text, "plain", UTF8_QP)
     if content.html is None:
-        text["MIME-Version"] = "1.0"
         return text
     alternative = MIMEMultipart("alternative", _subparts=[text, MIMEText(content.html, "html", UTF8_QP)])
     return alternative

@@ -32,9 +32,17 @@ def is_delivery_report(message: InboundMessage) -> bool:
     return message.sender is not None and message.sender.local_part in DAEMON_LOCAL_PARTS
 
 
+OWN_MESSAGE_ID_PREFIX = "mailbot."  # outbound.compose.new_message_id writes it
+
+
+def is_own_message_id(message_id: str, id_domain: str) -> bool:
+    lowered = message_id.lower()
+    return lowered.startswith(OWN_MESSAGE_ID_PREFIX) and lowered.endswith("@" + id_domain)
+
+
 def is_own_mail(message: InboundMessage, support_address: str, id_domain: str) -> bool:
     """Our own messages coming back: our Message-ID domain, our X-Loop, or From our own address."""
-    if message.message_id and message.message_id.lower().endswith("@" + id_domain):
+    if message.message_id and is_own_message_id(message.message_id, id_domain):
         return True
     loops = {value.strip().lower() for value in message.header_values("x-loop")}
     if support_address in loops:

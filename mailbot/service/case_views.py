@@ -85,6 +85,34 @@ def _message_view(message: CaseMessage, outbox: OutboxMessage | None) -> dict[st
     return view
 
 
+def list_outbox(session: Session, statuses: tuple[str, ...] = (), limit: int = 50) -> list[dict[str, Any]]:
+    query = (
+        select(OutboxMessage, Case.number)
+        .outerjoin(Case, OutboxMessage.case_id == Case.id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(OutboxMessage.status.in_(statuses))
+    return [
+        {
+            "id": row.id,
+            "status": row.status,
+            "attempts": row.attempts,
+            "kind": row.kind,
+            "recipient": row.recipient,
+            "case": number,
+            "subject": row.subject,
+            "message_id": row.message_id,
+            "created_at": row.created_at.isoformat(),
+            "next_attempt_at": row.next_attempt_at.isoformat() if row.status in ("pending", "sending") else None,
+            "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+            "last_error": row.last_error,
+        }
+        for row, number in session.execute(query)
+    ]
+
+
 def list_quarantine(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(QuarantinedMessage).order_by(QuarantinedMessage.id.desc()))
     return [

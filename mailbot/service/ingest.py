@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from jinja2 import TemplateError
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
@@ -30,6 +33,7 @@ from mailbot.db.queries import (
 from mailbot.domain.decisions import Situation
 from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
+from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
 from mailbot.policy.decide import decide
 from mailbot.service.app import App
@@ -37,6 +41,9 @@ from mailbot.service.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource
 
 log = logging.getLogger(__name__)
+# Not the message's fault: the database, the pool or the operator's templates. The runner backs off and
+# retries the same message; quarantining here would sweep every message into quarantine during an outage.
+OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout, TemplateError, TemplateMissing)
 MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
 ALREADY_HANDLED = "already_handled"
 DUPLICATE = "duplicate"
@@ -49,6 +56,11 @@ class IngestReport:
     @property
     def total(self) -> int:
         return sum(self.outcomes.values())
+
+    @property
+    def new_work(self) -> int:
+        """Messages handled for the first time (not skipped as already seen)."""
+        return self.total - self.outcomes[DUPLICATE] - self.outcomes[ALREADY_HANDLED]
 
 
 class Ingestor:
@@ -93,6 +105,10 @@ class Ingestor:
 
     def handle(self, source_key: str, mail: FetchedMail) -> str:
         """Process one message to its end state; returns its outcome. Database outages propagate."""
+        if mail.oversize:
+            limit = self._app.settings.limits.max_message_bytes
+            return self.quarantine(source_key, mail, None, f"message of {mail.oversize} bytes exceeds "
+                                   f"limits.max_message_bytes ({limit}); only its headers were fetched")
         try:
             message = parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes)
         except UnparseableMessage as error:
@@ -104,8 +120,8 @@ class Ingestor:
                 # Another worker committed the same Message-ID between our check and insert: look again.
                 if attempt == 2:
                     return self.quarantine(source_key, mail, message.message_key, f"integrity error: {error.orig}")
-            except (OperationalError, InterfaceError):
-                raise  # the database is the infrastructure: let the runner back off and retry this message
+            except OUTAGES:
+                raise
             except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
                 log.exception("message failed; quarantined", extra=self._message_fields(source_key, mail, message))
                 return self.quarantine(source_key, mail, message.message_key, f"{type(error).__name__}: {error}")
@@ -185,6 +201,20 @@ class Ingestor:
             advance(checkpoint, mail.uidvalidity, mail.uid, now)
         log.error("message quarantined", extra=fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error))
         return "quarantined"
+
+    def release(self, quarantine_id: int) -> str:
+        """Handle a quarantined message again (after a fix); it may end up in quarantine once more."""
+        now = self._app.clock.now()
+        with transaction(self._app.sessions) as session:
+            item = session.get(QuarantinedMessage, quarantine_id)
+            if item is None or item.released_at is not None:
+                raise LookupError(f"no quarantined message {quarantine_id} waiting for release")
+            item.released_at = now
+            session.execute(delete(InboundRecord).where(InboundRecord.message_key == item.message_key,
+                                                        InboundRecord.outcome == "quarantined"))
+            mail = FetchedMail(source_ref=item.source_ref, uidvalidity=0, uid=0, raw=item.raw)
+            source = item.source
+        return self.handle(source, mail)
 
     @staticmethod
     def _message_fields(

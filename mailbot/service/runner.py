@@ -17,7 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
 from mailbot.logs import fields
 from mailbot.service.app import App
-from mailbot.service.ingest import IngestReport, Ingestor
+from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
 
@@ -73,7 +73,7 @@ class Service:
                 try:
                     self._round(source)
                     failures = 0
-                except (SourceUnavailable, OperationalError, InterfaceError) as error:
+                except (SourceUnavailable, *OUTAGES) as error:
                     delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                     failures += 1
                     log.warning("outage; retrying", extra=fields(error=str(error).splitlines()[0], retry_in_seconds=delay))
@@ -84,6 +84,7 @@ class Service:
             log.info("service stopped")
 
     def _round(self, source: MailSource) -> None:
+        self._wake.clear()  # before looking: a stop or a wake-up after this point is never lost
         sweep = self._sweep_due.is_set()
         self._sweep_due.clear()
         report = self._ingestor.ingest(source, self._stop, sweep=sweep)
@@ -91,11 +92,11 @@ class Service:
             report.outcomes.update(self._ingestor.ingest(source, self._stop).outcomes)
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
+        if report.new_work:
             self._deliver()
             return  # mail may have arrived meanwhile: look again before waiting
         if self._stop.is_set() or self._sweep_due.is_set():
             return
-        self._wake.clear()
         source.wait_for_mail(self._sweep_interval(), self._wake)
 
     def _deliver(self) -> None:
@@ -103,6 +104,9 @@ class Service:
             report = deliver_once(self._app)
         except (OperationalError, InterfaceError) as error:
             log.warning("outbox delivery postponed: database unavailable", extra=fields(error=str(error).splitlines()[0]))
+            return
+        except Exception:  # noqa: BLE001 - delivery trouble must not stop the intake of mail
+            log.exception("outbox delivery failed; will try again")
             return
         if report.outcomes:
             log.info("outbox delivered", extra=fields(**dict(report.outcomes)))

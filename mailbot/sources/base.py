@@ -21,7 +21,8 @@ class FetchedMail:
     source_ref: str  # "uidvalidity:uid" for IMAP, the unique file name for Maildir
     uidvalidity: int
     uid: int
-    raw: bytes
+    raw: bytes  # the whole message, or only its headers when it is oversize
+    oversize: int = 0  # the real size when the message was over the limit and not downloaded
 
 
 class MailSource(Protocol):

@@ -14,11 +14,11 @@ from mailbot.sources.maildir import MaildirSource
 def build_source(settings: Settings, sessions: sessionmaker[Session]) -> MailSource:
     source = settings.source
     if isinstance(source, ImapSource):
-        return ImapMailSource(source, source.resolve_password() or "")
+        return ImapMailSource(source, source.resolve_password() or "", settings.limits.max_message_bytes)
     assert isinstance(source, MaildirSettings)
 
     def is_recorded(key: str, source_ref: str) -> bool:
         with sessions() as session:
             return is_known_source_ref(session, key, source_ref)
 
-    return MaildirSource(source.path, source.poll_interval_seconds, is_recorded)
+    return MaildirSource(source.path, source.poll_interval_seconds, is_recorded, settings.limits.max_message_bytes)

@@ -8,6 +8,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from imapclient import IMAPClient
@@ -26,8 +27,9 @@ NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFErr
 
 
 class ImapMailSource:
-    def __init__(self, settings: ImapSettings, password: str) -> None:
+    def __init__(self, settings: ImapSettings, password: str, max_message_bytes: int) -> None:
         self._settings = settings
+        self._max_message_bytes = max_message_bytes
         self._password = password
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
@@ -90,6 +92,9 @@ class ImapMailSource:
         self._highest_uid = max([self._highest_uid, *found])
         uids = [uid for uid in found if uid > last_uid]
         for batch in self._batches(uids):
+            if isinstance(batch, Oversize):
+                yield self._headers_only(batch)
+                continue
             fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]"]))
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
@@ -97,7 +102,12 @@ class ImapMailSource:
                     continue  # expunged between SEARCH and FETCH
                 yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw))
 
-    def _batches(self, uids: list[int]) -> Iterator[list[int]]:
+    def _headers_only(self, oversize: "Oversize") -> FetchedMail:
+        fetched = self._call(lambda c: c.fetch([oversize.uid], ["BODY.PEEK[HEADER]"]))
+        headers = bytes(fetched.get(oversize.uid, {}).get(b"BODY[HEADER]", b""))
+        return FetchedMail(f"{self._uidvalidity}:{oversize.uid}", self._uidvalidity, oversize.uid, headers, oversize.size)
+
+    def _batches(self, uids: list[int]) -> Iterator["list[int] | Oversize"]:
         """Batches of at most fetch_batch_size messages and about BATCH_BYTES: a few huge mails stay alone."""
         ordered = sorted(uids)
         for start in range(0, len(ordered), SIZE_QUERY_CHUNK):
@@ -107,6 +117,12 @@ class ImapMailSource:
             batch_bytes = 0
             for uid in chunk:
                 size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if size > self._max_message_bytes:
+                    if batch:
+                        yield batch
+                        batch, batch_bytes = [], 0
+                    yield Oversize(uid, size)
+                    continue
                 if batch and (len(batch) >= self._settings.fetch_batch_size or batch_bytes + size > BATCH_BYTES):
                     yield batch
                     batch, batch_bytes = [], 0
@@ -151,8 +167,7 @@ class ImapMailSource:
         client.delete_messages(uids, silent=True)
         if client.has_capability("UIDPLUS"):
             client.uid_expunge(uids)
-        else:
-            client.expunge()
+        # Without UIDPLUS an EXPUNGE would also remove what people flagged \\Deleted: leave ours flagged.
 
     # -- waiting ------------------------------------------------------------------------------------
 
@@ -194,6 +209,12 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class Oversize:
+    uid: int
+    size: int
 
 
 def _announces_new_mail(responses: Any) -> bool:

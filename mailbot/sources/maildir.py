@@ -22,52 +22,66 @@ def unique_name(filename: str) -> str:
 class MaildirSource:
     """Reads new/ (and, on a sweep, cur/ for anything another client moved there); handled mail goes to cur/."""
 
-    def __init__(self, path: Path, poll_interval: float, is_recorded: RecordedCheck) -> None:
+    def __init__(self, path: Path, poll_interval: float, is_recorded: RecordedCheck, max_message_bytes: int) -> None:
         self._path = path
+        self._max_message_bytes = max_message_bytes
         self._poll_interval = poll_interval
         self._is_recorded = is_recorded
+        self._files: dict[str, Path] = {}  # source_ref -> the file it was read from
 
     @property
     def key(self) -> str:
         return f"maildir:{self._path.resolve()}"
 
     def refresh(self) -> int:
-        if not (self._path / "new").is_dir():
-            raise SourceUnavailable(f"{self._path} is not a Maildir (no new/ folder)")
+        try:
+            for folder in ("tmp", "new", "cur"):
+                (self._path / folder).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SourceUnavailable(f"Maildir {self._path}: {error}") from error
         return 0
 
     def new_mail(self, position: Position) -> Iterator[FetchedMail]:
-        yield from self._read_folder("new")
+        yield from self._read_folder("new", skip_recorded=False)
 
     def sweep(self, position: Position) -> Iterator[FetchedMail]:
         # Mail a mail client moved to cur/ before we saw it must still be handled; what we recorded is skipped.
-        for mail in self._read_folder("cur"):
-            if not self._is_recorded(self.key, mail.source_ref):
-                yield mail
+        yield from self._read_folder("cur", skip_recorded=True)
 
-    def _read_folder(self, folder: str) -> Iterator[FetchedMail]:
+    def _read_folder(self, folder: str, *, skip_recorded: bool) -> Iterator[FetchedMail]:
         directory = self._path / folder
         try:
             entries = sorted(directory.iterdir(), key=_arrival_order)
-        except FileNotFoundError:
-            return
+        except OSError as error:
+            raise SourceUnavailable(f"Maildir {directory}: {error}") from error
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            source_ref = unique_name(entry.name)
+            if skip_recorded and self._is_recorded(self.key, source_ref):
+                continue  # checked before reading: cur/ holds the whole history
             try:
-                raw = entry.read_bytes()
+                size = entry.stat().st_size
+                raw = entry.read_bytes() if size <= self._max_message_bytes else _headers_of(entry)
             except (FileNotFoundError, IsADirectoryError):
                 continue  # another worker took it meanwhile
-            yield FetchedMail(source_ref=unique_name(entry.name), uidvalidity=0, uid=0, raw=raw)
+            except OSError as error:
+                raise SourceUnavailable(f"Maildir {entry}: {error}") from error
+            self._files[source_ref] = entry
+            oversize = size if size > self._max_message_bytes else 0
+            yield FetchedMail(source_ref=source_ref, uidvalidity=0, uid=0, raw=raw, oversize=oversize)
 
     def mark_handled(self, mails: Sequence[FetchedMail]) -> None:
         for mail in mails:
-            source = self._path / "new" / mail.source_ref
-            target = self._path / "cur" / (mail.source_ref + HANDLED_INFO)
+            source = self._files.pop(mail.source_ref, None)
+            if source is None or source.parent.name != "new":
+                continue  # found in cur/ by a sweep: leave the client's flags alone
             try:
-                os.replace(source, target)
+                os.replace(source, self._path / "cur" / (mail.source_ref + HANDLED_INFO))
             except FileNotFoundError:
-                continue  # already in cur/ (sweep) or moved by another worker
+                continue  # moved by another worker
+            except OSError as error:
+                raise SourceUnavailable(f"Maildir {source}: cannot move to cur/: {error}") from error
 
     def wait_for_mail(self, timeout: float, wake: threading.Event) -> None:
         wake.wait(min(timeout, self._poll_interval))
@@ -76,9 +90,17 @@ class MaildirSource:
         return None
 
 
+def _headers_of(entry: Path, limit: int = 256_000) -> bytes:
+    with entry.open("rb") as handle:
+        head = handle.read(limit)
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        if separator in head:
+            return head.split(separator, 1)[0] + separator
+    return head
+
+
 def _arrival_order(entry: Path) -> tuple[float, str]:
     try:
         return (entry.stat().st_mtime, entry.name)
     except FileNotFoundError:
         return (0.0, entry.name)
-

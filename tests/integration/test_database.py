@@ -109,3 +109,28 @@ def test_unknown_plan_and_bad_values_are_reported_with_place(migrated, tmp_path:
         read_directory_file(path)
     problems = "\n".join(caught.value.problems)
     assert "account 'acme': contacts[0].email" in problems and "before starts_on" in problems
+
+
+def test_contact_moving_between_accounts_keeps_its_row(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.db.engine import build_session_factory
+
+    path = tmp_path / "dir.toml"
+    other = '\n[[accounts]]\nkey = "aaa"\nname = "AAA"\nplan = "standard"\ncontacts = []\n'
+    path.write_text(other + TOML)
+    run_import(migrated, path)
+    with build_session_factory(migrated)() as session:
+        before = session.scalars(select(Contact).where(Contact.email == "ana@acme.test")).one().id
+    # "aaa" comes first in the file and now claims ana: her row must move, not be deleted and re-created.
+    path.write_text(other.replace("contacts = []", 'contacts = [{ email = "ana@acme.test" }]') + TOML.replace('{ email = "Ana@ACME.test", name = "Ana" }, ', ""))
+    run_import(migrated, path)
+    with build_session_factory(migrated)() as session:
+        ana = session.scalars(select(Contact).where(Contact.email == "ana@acme.test")).one()
+        assert ana.id == before and ana.account.key == "aaa"
+
+
+def test_duplicate_contract_reference_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dir.toml"
+    path.write_text(TOML.replace('contracts = [{ reference = "C1", starts_on = 2026-01-01, ends_on = 2026-12-31 }]',
+                                 'contracts = [{ reference = "C1", starts_on = 2026-01-01 }, { reference = "C1", starts_on = 2027-01-01 }]'))
+    with pytest.raises(DirectoryFileError, match="listed twice: C1"):
+        read_directory_file(path)

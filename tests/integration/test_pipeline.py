@@ -211,3 +211,44 @@ def test_huge_attachment_is_recorded_but_not_stored(tmp_path: Path, sqlite_url: 
                   for m in session.scalars(select(CaseMessage)) for a in m.attachments}
     app.dispose()
     assert stored == {"core.dump": (len(big), False), "small.txt": (2, True)}
+
+
+def test_oversize_message_is_quarantined_with_headers_and_can_be_released(tmp_path: Path, sqlite_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.service.ingest import Ingestor
+
+    config = write_config(tmp_path, db_url=sqlite_url, source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), limits={"max_message_bytes": 200_000})
+    app = prepared_app(config)
+    dovecot.append(mailbox_user, customer_mail(message_id="big@acme.test",
+                                               attachment=("video.mp4", "video/mp4", b"\0" * 400_000)))
+    dovecot.append(mailbox_user, customer_mail())
+    assert run_once(app).ingest.outcomes == {"quarantined": 1, "case_opened": 1}
+    with app.sessions() as session:
+        item = session.scalars(select(QuarantinedMessage)).one()
+    assert "exceeds limits.max_message_bytes" in item.error and b"big@acme.test" in item.raw and len(item.raw) < 5000
+
+    assert Ingestor(app).release(item.id) == "case_opened"  # the operator accepts it: headers are enough
+    app.dispose()
+
+
+def test_server_closing_the_channel_postpones_without_using_attempts(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    smtp_sink.fail_next(1, 421, "shutting down")
+    dovecot.append(mailbox_user, customer_mail())
+    summary = run_once(bot)
+    assert summary.delivery.outcomes == {"postponed": 1}
+    with bot.sessions() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_failed_mail_can_be_retried_by_the_operator(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.delivery.outbox import retry_failed
+    from mailbot.service.runner import deliver_once
+
+    smtp_sink.fail_next(1, 550, "mailbox full")
+    dovecot.append(mailbox_user, customer_mail())
+    run_once(bot)
+    with bot.sessions() as session:
+        assert retry_failed(session, bot.clock.now()) == 1
+        session.commit()
+    assert deliver_once(bot).outcomes == {"sent": 1}

@@ -97,7 +97,7 @@ def test_daemon_senders_are_ignored(sender: str) -> None:
 
 
 def test_our_own_message_id_domain_is_ignored() -> None:
-    raw = customer_mail(message_id="abc@example.test")
+    raw = customer_mail(message_id="mailbot.abc@example.test")
     assert decide(situation(raw, standing()), SETTINGS).rule == "own_mail"
 
 
@@ -157,3 +157,18 @@ def test_subject_tag_from_a_stranger_does_not_reach_the_case() -> None:
 def test_subject_tag_from_the_accounts_contact_appends() -> None:
     thread = ThreadMatch(7, "CASE-2026-00007", account_id=1, status="open", evidence=ThreadEvidence.SUBJECT_TAG)
     assert decide(situation(customer_mail(), standing(), thread), SETTINGS).outcome is Outcome.APPENDED
+
+
+def test_a_colleague_on_our_domain_is_not_our_own_mail() -> None:
+    raw = customer_mail(message_id="4f1c@example.test")  # Thunderbird builds ids from the sender's domain
+    assert decide(situation(raw, standing()), SETTINGS).outcome is Outcome.CASE_OPENED
+
+
+@pytest.mark.parametrize("address", ["a b@c.test", "josé@ejemplo.es", "x@localhost", "<x@y.test>"])
+def test_no_reply_to_an_address_smtp_cannot_take(address: str) -> None:
+    from mailbot.domain.messages import Address, InboundMessage  # noqa: F401
+
+    base = parse_message(customer_mail(sender="x@else.test"), max_stored_attachment_bytes=0)
+    odd = replace(base, sender=Address(address, ""))
+    decision = decide(Situation(odd, None, None, 0, NOW), SETTINGS)
+    assert (decision.outcome, decision.reply, decision.reply_suppressed_by) == (Outcome.REFUSED, None, "unusable_address")
