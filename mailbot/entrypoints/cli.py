@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from mailbot.config import ConfigError, Settings, config_path_from, load_settings, runtime_problems
 from mailbot.db.engine import build_engine, transaction
@@ -228,17 +229,27 @@ def cmd_directory_import(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_cases_list(arguments: argparse.Namespace) -> int:
+def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dict[str, Any]]], columns: tuple[str, ...]) -> int:
+    """Run a read-only view and print it as a table, or as JSON with --json."""
     app = app_from(arguments)
-    with app.sessions() as session:
-        cases = list_cases(session, tuple(arguments.status), arguments.limit)
-    app.dispose()
+    try:
+        with app.sessions() as session:
+            rows = query(session)
+    finally:
+        app.dispose()
     if arguments.json:
-        print_json(cases)
-        return EXIT_OK
-    columns = ("number", "status", "account", "contact", "opened_at", "subject")
-    print(render_table(columns, [[_short(case[column], column) for column in columns] for case in cases]))
+        print_json(rows)
+    else:
+        print(render_table(columns, [[_short(row[column], column) for column in columns] for row in rows]))
     return EXIT_OK
+
+
+def cmd_cases_list(arguments: argparse.Namespace) -> int:
+    return show_rows(
+        arguments,
+        lambda session: list_cases(session, tuple(arguments.status), arguments.limit),
+        ("number", "status", "account", "contact", "opened_at", "subject"),
+    )
 
 
 def _short(value: Any, column: str) -> str:
@@ -290,16 +301,7 @@ def describe_case(case: dict[str, Any]) -> str:
 
 
 def cmd_quarantine_list(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    with app.sessions() as session:
-        items = list_quarantine(session)
-    app.dispose()
-    if arguments.json:
-        print_json(items)
-        return EXIT_OK
-    columns = ("id", "at", "source_ref", "size", "error")
-    print(render_table(columns, [[_short(item[column], column) for column in columns] for item in items]))
-    return EXIT_OK
+    return show_rows(arguments, list_quarantine, ("id", "at", "source_ref", "size", "error"))
 
 
 def cmd_quarantine_show(arguments: argparse.Namespace) -> int:
@@ -314,16 +316,11 @@ def cmd_quarantine_show(arguments: argparse.Namespace) -> int:
 
 
 def cmd_outbox_list(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    with app.sessions() as session:
-        rows = list_outbox(session, tuple(arguments.status), arguments.limit)
-    app.dispose()
-    if arguments.json:
-        print_json(rows)
-        return EXIT_OK
-    columns = ("id", "status", "attempts", "kind", "recipient", "case", "subject", "last_error")
-    print(render_table(columns, [[_short(row[column], column) for column in columns] for row in rows]))
-    return EXIT_OK
+    return show_rows(
+        arguments,
+        lambda session: list_outbox(session, tuple(arguments.status), arguments.limit),
+        ("id", "status", "attempts", "kind", "recipient", "case", "subject", "last_error"),
+    )
 
 
 def cmd_outbox_retry(arguments: argparse.Namespace) -> int:
