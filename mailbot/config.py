@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 import string
 import tomllib
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -218,8 +221,116 @@ class SecuritySettings(Section):
     trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TICKET_TYPES = ("problem", "question", "request", "maintenance", "rma")
+PRIORITY_SCHEMES: dict[str, tuple[str, ...]] = {
+    "impact": ("A1", "B2", "C3"),  # critical, moderate, minimal impact (Last Call)
+    "severity": ("P1", "P2", "P3", "P4"),  # system down .. information request (Calltech, Xpears)
+}
+ALWAYS_OPEN = "24x7"  # a calendar every configuration has
+
+
+def parse_duration(value: object) -> timedelta:
+    """'2h', '30m', '1h30m', '90' (minutes) or a number of minutes."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        return timedelta(minutes=float(value))
+    text = str(value).strip().lower().replace(" ", "")
+    match = DURATION.fullmatch(text)
+    if not match or not text:
+        raise ValueError(f"{value!r} is not a duration such as \"2h\", \"30m\" or \"1h30m\"")
+    hours, minutes = match.group(1), match.group(2)
+    return timedelta(hours=float(hours or 0), minutes=float(minutes or 0))
+
+
+DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m?)?")
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class CalendarSettings(Section):
+    """Weekly working hours in a time zone, minus public holidays of a country and extra closed dates."""
+
+    timezone: str = "UTC"
+    always_open: bool = False
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ("mon", "tue", "wed", "thu", "fri")
+    hours: tuple[str, ...] = ("09:00-18:00",)  # intervals "HH:MM-HH:MM"; "24:00" is midnight
+    holidays_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    holidays_subdivision: str | None = None
+    closed_dates: tuple[date, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("hours")
+    @classmethod
+    def _intervals(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            parse_interval(value)
+        return values
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _supported_country(cls, value: str | None) -> str | None:
+        if value is not None:
+            import holidays
+
+            if value not in holidays.list_supported_countries():
+                raise ValueError(f"no public-holiday data for country {value!r}")
+        return value
+
+
+def parse_interval(value: str) -> tuple[time, time]:
+    try:
+        opens_text, closes_text = value.split("-")
+        opens = _clock_time(opens_text)
+        closes = _clock_time(closes_text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an interval such as \"07:30-17:30\"") from None
+    if closes != time(0, 0) and closes <= opens:
+        raise ValueError(f"{value!r}: the interval ends before it starts")
+    return opens, closes
+
+
+def _clock_time(text: str) -> time:
+    text = text.strip()
+    return time(0, 0) if text == "24:00" else time.fromisoformat(text)
+
+
+class TargetSettings(Section):
+    first_response: Duration | None = None
+    resolution: Duration | None = None
+
+
 class PlanSettings(Section):
+    """A support plan: entitlements and service levels, all data."""
+
     display_name: str | None = None
+    requests_per_month: int | None = Field(default=None, ge=0)  # None: unlimited
+    max_contacts: int | None = Field(default=None, ge=1)  # None: no limit
+    ticket_types: tuple[Literal["problem", "question", "request", "maintenance", "rma"], ...] = ("problem", "question", "request")
+    default_ticket_type: str = "problem"
+    priority_scheme: Literal["impact", "severity"] = "severity"
+    default_priority: str | None = None  # None: the scheme's middle level
+    targets: dict[str, TargetSettings] = Field(default_factory=dict)
+    calendar: str = ALWAYS_OPEN
+    calendar_by_priority: dict[str, str] = Field(default_factory=dict)
+    proactive_alerts: bool = False
+    account_managers: bool = False  # TAM/CAM receive copies of case notices
+    queue_priority: int = 0  # higher is served first
+    prepaid_remote_hours: float = Field(default=0, ge=0)
+    upgrade_hint: str | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
+    maintenance_lead_days: int = Field(default=8, ge=0)
+
+    @property
+    def priorities(self) -> tuple[str, ...]:
+        return PRIORITY_SCHEMES[self.priority_scheme]
+
+    @property
+    def effective_default_priority(self) -> str:
+        return self.default_priority or self.priorities[len(self.priorities) // 2]
 
 
 class LoggingSettings(Section):
@@ -240,6 +351,7 @@ class Settings(Section):
     limits: LimitSettings = LimitSettings()
     security: SecuritySettings = SecuritySettings()
     plans: dict[str, PlanSettings] = Field(default_factory=dict)
+    calendars: dict[str, CalendarSettings] = Field(default_factory=dict)
     templates: TemplateSettings = TemplateSettings()
     logging: LoggingSettings = LoggingSettings()
 
@@ -267,7 +379,35 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(data)
     except ValidationError as error:
         raise ConfigError([describe_error(path, item) for item in error.errors()]) from None
+    problems = plan_problems(settings)
+    if problems:
+        raise ConfigError([f"{path}: {problem}" for problem in problems])
     return anchor_paths(settings, path.parent)
+
+
+def plan_problems(settings: Settings) -> list[str]:
+    """Consistency between plans, their priority scheme and the calendars."""
+    known_calendars = {ALWAYS_OPEN, *settings.calendars}
+    problems: list[str] = []
+    for name, plan in settings.plans.items():
+        where = f"plans.{name}"
+        scheme = plan.priorities
+        problems += [
+            f"{where}.targets.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})"
+            for priority in plan.targets if priority not in scheme
+        ]
+        if plan.default_priority is not None and plan.default_priority not in scheme:
+            problems.append(f"{where}.default_priority: {plan.default_priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})")
+        if plan.default_ticket_type not in plan.ticket_types:
+            problems.append(f"{where}.default_ticket_type: {plan.default_ticket_type!r} is not one of the plan's ticket_types")
+        if plan.calendar not in known_calendars:
+            problems.append(f"{where}.calendar: unknown calendar {plan.calendar!r} (known: {', '.join(sorted(known_calendars))})")
+        for priority, calendar in plan.calendar_by_priority.items():
+            if priority not in scheme:
+                problems.append(f"{where}.calendar_by_priority.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme")
+            if calendar not in known_calendars:
+                problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
+    return problems
 
 
 def describe_error(path: Path, item: object) -> str:
