@@ -343,6 +343,7 @@ class TemplateSettings(Section):
 
 
 class Settings(Section):
+    presets: tuple[str, ...] = ()  # shipped plan sets (config/presets/<name>.toml) or paths to such files
     support: SupportSettings
     database: DatabaseSettings = DatabaseSettings()
     source: Annotated[ImapSource | MaildirSource, Field(discriminator="kind")]
@@ -375,6 +376,7 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    data = with_presets(data, path)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
@@ -383,6 +385,39 @@ def load_settings(path: Path) -> Settings:
     if problems:
         raise ConfigError([f"{path}: {problem}" for problem in problems])
     return anchor_paths(settings, path.parent)
+
+
+PRESET_SECTIONS = ("calendars", "plans")
+
+
+def with_presets(data: dict[str, object], path: Path) -> dict[str, object]:
+    """Plans and calendars from the named presets, under the file's own (which win, key by key)."""
+    names = data.get("presets", ())
+    if not isinstance(names, list):
+        return data
+    merged: dict[str, dict[str, object]] = {section: {} for section in PRESET_SECTIONS}
+    for name in names:
+        preset = _read_preset(str(name), path)
+        for section in PRESET_SECTIONS:
+            merged[section].update(preset.get(section, {}))
+    for section in PRESET_SECTIONS:
+        own = data.get(section, {})
+        merged[section].update(own if isinstance(own, dict) else {})
+    return {**data, **merged}
+
+
+def _read_preset(name: str, path: Path) -> dict[str, dict[str, object]]:
+    from mailbot.resources import config_dir
+
+    candidates = [path.parent / name, config_dir() / "presets" / f"{name}.toml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
+                raise ConfigError([f"{candidate}: preset not readable: {error}"]) from None
+    shipped = sorted(p.stem for p in (config_dir() / "presets").glob("*.toml"))
+    raise ConfigError([f"{path}: presets: no preset {name!r} (shipped: {', '.join(shipped)}; or a path to a TOML file)"])
 
 
 def plan_problems(settings: Settings) -> list[str]:

@@ -83,3 +83,55 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_demo_config_is_valid() -> None:
     assert load_settings(config_dir() / "demo" / "mailbot.toml").source.kind == "maildir"
+
+
+@pytest.mark.parametrize("preset", ["lastcall", "calltech", "xpears"])
+def test_every_preset_loads(tmp_path: Path, preset: str) -> None:
+    settings = load_settings(write(tmp_path, f'presets = ["{preset}"]\n' + MINIMAL))
+    assert settings.plans and all(plan.targets for plan in settings.plans.values())
+
+
+def test_all_presets_together(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, 'presets = ["lastcall", "calltech", "xpears"]\n' + MINIMAL))
+    assert set(settings.plans) == {"standard", "advanced", "gold", "platinum", "basic", "xpears-advanced", "managed", "premium"}
+
+
+def test_own_plan_overrides_a_preset(tmp_path: Path) -> None:
+    text = 'presets = ["lastcall"]\n' + MINIMAL + '[plans.standard]\nrequests_per_month = 5\npriority_scheme = "impact"\n'
+    assert load_settings(write(tmp_path, text)).plans["standard"].requests_per_month == 5
+
+
+def test_unknown_preset(tmp_path: Path) -> None:
+    found = problems(tmp_path, 'presets = ["nope"]\n' + MINIMAL)
+    assert "no preset 'nope'" in found[0] and "calltech" in found[0]
+
+
+def test_inconsistent_plan_is_rejected_precisely(tmp_path: Path) -> None:
+    text = MINIMAL + """
+[plans.gold]
+priority_scheme = "severity"
+calendar = "office"
+default_ticket_type = "rma"
+ticket_types = ["problem"]
+targets.A1 = { first_response = "2h" }
+targets.P1 = { first_response = "two hours" }
+"""
+    found = "\n".join(problems(tmp_path, text))
+    assert "plans.gold.targets.P1.first_response" in found and "not a duration" in found
+
+
+def test_plan_cross_checks(tmp_path: Path) -> None:
+    text = MINIMAL + """
+[plans.gold]
+priority_scheme = "severity"
+calendar = "office"
+default_ticket_type = "rma"
+ticket_types = ["problem"]
+calendar_by_priority = { P3 = "nowhere" }
+targets.A1 = { first_response = "2h" }
+"""
+    found = "\n".join(problems(tmp_path, text))
+    assert "plans.gold.targets.A1: priority A1 is not in the severity scheme (P1, P2, P3, P4)" in found
+    assert "plans.gold.calendar: unknown calendar 'office'" in found
+    assert "plans.gold.calendar_by_priority.P3: unknown calendar 'nowhere'" in found
+    assert "plans.gold.default_ticket_type" in found
