@@ -90,6 +90,7 @@ def is_loopback(host: str) -> bool:
 class SupportSettings(Section):
     address: str = Field(description="the support mailbox customers write to")
     aliases: tuple[str, ...] = ()  # other addresses delivered into the same mailbox (e.g. soporte@)
+    products: tuple[str, ...] = ()  # product names customers may mention; helps spot a missing product name
     display_name: str = "Support"
     case_prefix: str = Field(default="CASE", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     case_number_format: str = "{prefix}-{year}-{seq:05d}"

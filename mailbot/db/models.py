@@ -110,6 +110,7 @@ class CaseNumberCounter(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_account_opened", "account_id", "opened_at"),)  # monthly quota counts
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -122,6 +123,8 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_due: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: the plan sets no target
+    resolution_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship()
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")

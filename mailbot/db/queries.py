@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from mailbot.db.models import Case, CaseMessage, CaseNumberCounter, Contact, InboundRecord, OutboxMessage
+from mailbot.db.models import Account, Case, CaseMessage, CaseNumberCounter, Contact, InboundRecord, OutboxMessage
 from mailbot.domain.directory import ContractTerm, SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.domain.messages import InboundMessage
 from mailbot.policy.case_numbers import CaseNumbering
@@ -59,6 +59,20 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
 
 def _match(case: Case, evidence: ThreadEvidence) -> ThreadMatch:
     return ThreadMatch(case.id, case.number, case.account_id, case.status, evidence)
+
+
+def requests_in_month(session: Session, account_id: int, month_start: datetime, month_end: datetime) -> int:
+    """Cases the account opened in [month_start, month_end), after locking the account row.
+
+    The lock makes check-then-open atomic: two workers handling the same account's 3rd and 4th request at
+    the same instant queue here, and the second one counts the first one's case.
+    """
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    return session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.account_id == account_id, Case.opened_at >= month_start, Case.opened_at < month_end)
+    ) or 0
 
 
 def auto_replies_since(session: Session, recipient: str, since: datetime) -> int:

@@ -5,9 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from mailbot.config import PlanSettings
 from mailbot.domain.directory import SenderStanding, ThreadMatch
 from mailbot.domain.messages import InboundMessage
+
+if TYPE_CHECKING:
+    from mailbot.policy.classify import Classification
 
 
 class Outcome(StrEnum):
@@ -24,6 +29,9 @@ class ReplyKind(StrEnum):
     ACKNOWLEDGMENT = "acknowledgment"
     UNKNOWN_SENDER = "unknown_sender"
     NO_CONTRACT = "no_contract"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    TYPE_NOT_ALLOWED = "type_not_allowed"
+    MAINTENANCE_TOO_SOON = "maintenance_too_soon"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,9 @@ class Situation:
     thread: ThreadMatch | None
     auto_replies_to_sender_last_hour: int
     now: datetime
+    plan: PlanSettings | None = None  # the sender's account's plan, from the configuration
+    classification: Classification | None = None  # type, priority and requested date read from the message
+    requests_this_month: int = 0  # cases the account opened this calendar month (its time zone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from mailbot.config import SupportSettings
 from mailbot.domain.decisions import ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
+from mailbot.outbound.labels import labels, long_local_date, long_local_time
 from mailbot.outbound.templates import TemplateRenderer
+from mailbot.policy.missing_info import missing_details
+from mailbot.policy.quota import next_month_start
 
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -30,12 +33,14 @@ class ReplyComposer:
     def __init__(self, support: SupportSettings, renderer: TemplateRenderer) -> None:
         self._support = support
         self._renderer = renderer
+        self._products = support.products
 
-    def reply(self, kind: ReplyKind, situation: Situation, case_number: str | None) -> OutgoingMail:
+    def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None) -> OutgoingMail:
+        case_number = case.number if case else None
         message, sender = situation.message, situation.sender
         assert message.sender is not None, "policy never replies to a message without a sender"
         language = self.language_for(sender)
-        context = self.context(kind, situation, case_number, language)
+        context = self.context(kind, situation, case, language)
         content = self._renderer.render(kind.value, language, context)
         message_id = new_message_id(self._support.id_domain)
         envelope = Envelope(
@@ -67,9 +72,8 @@ class ReplyComposer:
     def zone_for(self, sender: SenderStanding | None) -> ZoneInfo:
         return ZoneInfo((sender.timezone if sender and sender.timezone else None) or self._support.default_timezone)
 
-    def context(
-        self, kind: ReplyKind, situation: Situation, case_number: str | None, language: str
-    ) -> dict[str, Any]:
+    def context(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None, language: str) -> dict[str, Any]:
+        case_number = case.number if case else None
         message, sender = situation.message, situation.sender
         assert message.sender is not None
         zone = self.zone_for(sender)
@@ -88,11 +92,53 @@ class ReplyComposer:
             "today": today.isoformat(),
             "last_contract_end": last_contract_end(sender, today),
             "next_contract_start": next_contract_start(sender, today),
+            **plan_context(situation, case, language, zone, today, self._products),
         }
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(DATE_TIME_FORMAT)
+
+
+class CaseFacts(Protocol):
+    """What a reply may say about the case it concerns (the Case row satisfies it)."""
+
+    number: str
+    priority: str | None
+    ticket_type: str | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+
+
+def plan_context(
+    situation: Situation, case: CaseFacts | None, language: str, zone: ZoneInfo, today: date, products: tuple[str, ...]
+) -> dict[str, Any]:
+    """Entitlement facts for the templates: targets, what is missing, quota, allowed types, maintenance dates."""
+    plan, found = situation.plan, situation.classification
+    words = labels(language)
+    ticket_type = (case.ticket_type if case else None) or (found.ticket_type if found else None)
+    context: dict[str, Any] = {
+        "plan_name": (plan.display_name if plan else None) or (situation.sender.plan_name if situation.sender else ""),
+        "priority": case.priority if case else (found.priority if found else None),
+        "priority_label": words["priorities"].get(case.priority if case and case.priority else "", ""),
+        "ticket_type": ticket_type,
+        "ticket_type_label": words["ticket_types"].get(ticket_type or "", ticket_type or ""),
+        "first_response_due": long_local_time(case.first_response_due, zone, language) if case and case.first_response_due else None,
+        "resolution_due": long_local_time(case.resolution_due, zone, language) if case and case.resolution_due else None,
+        "missing_details": [words["details"][detail] for detail in missing_details(situation.message, ticket_type or "", products)]
+        if case else [],
+        "upgrade_hint": plan.upgrade_hint if plan else None,
+    }
+    if plan is not None:
+        context["allowed_types"] = [words["ticket_types"][name] for name in plan.ticket_types]
+        context["requests_per_month"] = plan.requests_per_month
+        context["requests_used"] = situation.requests_this_month
+        context["quota_resets_on"] = long_local_date(next_month_start(today), language)
+        context["maintenance_lead_days"] = plan.maintenance_lead_days
+        context["earliest_maintenance_date"] = long_local_date(today + timedelta(days=plan.maintenance_lead_days), language)
+    if found is not None and found.requested_date is not None:
+        context["requested_date"] = long_local_date(found.requested_date, language)
+    return context
 
 
 def last_contract_end(sender: SenderStanding | None, today: date) -> str | None:

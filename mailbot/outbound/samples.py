@@ -28,6 +28,22 @@ def sample_context(language: str) -> dict[str, Any]:
         "today": "2026-11-23",
         "last_contract_end": "2026-10-31",
         "next_contract_start": None,
+        "plan_name": "Standard",
+        "priority": "P2",
+        "priority_label": "P2",
+        "ticket_type": "problem",
+        "ticket_type_label": "problem",
+        "first_response_due": "Tuesday 24 November 2026, 09:00 (Bogota time)",
+        "resolution_due": None,
+        "missing_details": ["version and build"],
+        "upgrade_hint": "Advanced",
+        "allowed_types": ["problem", "question"],
+        "requests_per_month": 3,
+        "requests_used": 3,
+        "quota_resets_on": "Tuesday 1 December 2026",
+        "maintenance_lead_days": 8,
+        "earliest_maintenance_date": "Tuesday 1 December 2026",
+        "requested_date": "Friday 27 November 2026",
     }
 
 

@@ -7,6 +7,7 @@ maintenance lead time) slot in as new rows before `open_case`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
@@ -88,7 +89,7 @@ def no_valid_contract(situation: Situation, settings: PolicySettings) -> Decisio
     if sender is None:
         return None
     # Contract dates are the customer's calendar dates, so "today" is taken in the account's zone.
-    today = situation.now.astimezone(ZoneInfo(sender.timezone or settings.default_timezone)).date()
+    today = local_today(situation, settings)
     if not sender.has_valid_contract(today):
         return Decision(
             Outcome.REFUSED,
@@ -97,6 +98,50 @@ def no_valid_contract(situation: Situation, settings: PolicySettings) -> Decisio
             ReplyKind.NO_CONTRACT,
         )
     return None
+
+
+def ticket_type_not_allowed(situation: Situation, settings: PolicySettings) -> Decision | None:
+    plan, found = situation.plan, situation.classification
+    if plan is None or found is None or found.ticket_type in plan.ticket_types:
+        return None
+    return Decision(
+        Outcome.REFUSED,
+        "ticket_type_not_allowed",
+        f"ticket type {found.ticket_type} ({found.type_source}) is not in the plan ({', '.join(plan.ticket_types)})",
+        ReplyKind.TYPE_NOT_ALLOWED,
+    )
+
+
+def maintenance_too_soon(situation: Situation, settings: PolicySettings) -> Decision | None:
+    plan, found = situation.plan, situation.classification
+    if plan is None or found is None or found.ticket_type != "maintenance" or found.requested_date is None:
+        return None
+    earliest = local_today(situation, settings) + timedelta(days=plan.maintenance_lead_days)
+    if found.requested_date >= earliest:
+        return None
+    return Decision(
+        Outcome.REFUSED,
+        "maintenance_too_soon",
+        f"maintenance requested for {found.requested_date}, earliest is {earliest} ({plan.maintenance_lead_days} days ahead)",
+        ReplyKind.MAINTENANCE_TOO_SOON,
+    )
+
+
+def monthly_quota(situation: Situation, settings: PolicySettings) -> Decision | None:
+    plan = situation.plan
+    if plan is None or plan.requests_per_month is None or situation.requests_this_month < plan.requests_per_month:
+        return None
+    return Decision(
+        Outcome.REFUSED,
+        "monthly_quota",
+        f"{situation.requests_this_month} of {plan.requests_per_month} requests this month already used",
+        ReplyKind.QUOTA_EXCEEDED,
+    )
+
+
+def local_today(situation: Situation, settings: PolicySettings) -> date:
+    zone = (situation.sender.timezone if situation.sender else None) or settings.default_timezone
+    return situation.now.astimezone(ZoneInfo(zone)).date()
 
 
 def open_case(situation: Situation, settings: PolicySettings) -> Decision | None:
@@ -114,5 +159,8 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("thread_reply", thread_reply),
     ("unknown_sender", unknown_sender),
     ("no_valid_contract", no_valid_contract),
+    ("ticket_type_not_allowed", ticket_type_not_allowed),
+    ("maintenance_too_soon", maintenance_too_soon),
+    ("monthly_quota", monthly_quota),  # last of the refusals: refused mail never uses the quota
     ("open_case", open_case),
 )

@@ -14,6 +14,7 @@ from mailbot.domain.decisions import PolicySettings
 from mailbot.outbound.replies import ReplyComposer
 from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.case_numbers import CaseNumbering
+from mailbot.policy.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class App:
     numbering: CaseNumbering
     policy: PolicySettings
     replies: ReplyComposer
+    catalog: Catalog
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -41,6 +43,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         numbering=CaseNumbering(support.case_number_format, support.case_prefix),
         policy=policy_settings(settings),
         replies=ReplyComposer(support, TemplateRenderer(settings.templates.path)),
+        catalog=Catalog(settings),
     )
 
 

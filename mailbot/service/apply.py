@@ -36,7 +36,7 @@ def apply_decision(
         add_case_message(session, case, situation.message, record.id, situation.now)
     reply_id = None
     if decision.reply is not None:
-        outgoing = app.replies.reply(decision.reply, situation, case.number if case else None)
+        outgoing = app.replies.reply(decision.reply, situation, case)
         queue(app, session, outgoing, record.id, case, situation.now)
         reply_id = outgoing.message_id
     return Applied(record.id, case.number if case else None, reply_id)
@@ -76,6 +76,9 @@ def open_case(app: App, session: Session, situation: Situation) -> Case:
     sender = situation.sender
     assert sender is not None, "policy opens cases only for designated contacts"
     year = situation.now.astimezone(app.replies.zone_for(sender)).year
+    found = situation.classification
+    priority = found.priority if found else None
+    targets = app.catalog.targets(situation.plan, priority, situation.now) if situation.plan and priority else None
     case = Case(
         number=allocate_case_number(session, app.numbering, year),
         account_id=sender.account_id,
@@ -85,6 +88,10 @@ def open_case(app: App, session: Session, situation: Situation) -> Case:
         language=app.replies.language_for(sender),
         opened_at=situation.now,
         updated_at=situation.now,
+        ticket_type=found.ticket_type if found else None,
+        priority=priority,
+        first_response_due=targets.first_response_due if targets else None,
+        resolution_due=targets.resolution_due if targets else None,
     )
     session.add(case)
     session.flush()

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 from sqlalchemy import delete
@@ -25,6 +26,7 @@ from mailbot.db.engine import transaction
 from mailbot.db.models import InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
+    requests_in_month,
     is_known_message,
     is_known_source_ref,
     sender_standing,
@@ -35,7 +37,9 @@ from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
+from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
+from mailbot.policy.quota import month_window
 from mailbot.service.app import App
 from mailbot.service.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource
@@ -164,12 +168,22 @@ class Ingestor:
 
     def _situation(self, session: Session, message: InboundMessage, now: datetime) -> Situation:
         email = message.sender.email if message.sender else ""
+        sender = sender_standing(session, email) if email else None
+        thread = thread_match(session, message, self._app.numbering)
+        plan = self._app.catalog.plan(sender.plan_name) if sender else None
+        zone = ZoneInfo((sender.timezone if sender else None) or self._app.settings.support.default_timezone)
+        used = 0
+        if sender is not None and plan is not None and plan.requests_per_month is not None and thread is None:
+            used = requests_in_month(session, sender.account_id, *month_window(now, zone))
         return Situation(
             message=message,
-            sender=sender_standing(session, email) if email else None,
-            thread=thread_match(session, message, self._app.numbering),
+            sender=sender,
+            thread=thread,
             auto_replies_to_sender_last_hour=auto_replies_since(session, email, now - timedelta(hours=1)) if email else 0,
             now=now,
+            plan=plan,
+            classification=classify(message, plan, now.astimezone(zone).date()) if plan else None,
+            requests_this_month=used,
         )
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email import policy
 
@@ -26,10 +27,19 @@ def standing(language: str | None) -> SenderStanding:
                           "America/Bogota", (ContractTerm("C", date(2025, 1, 1), date(2025, 12, 31)),))
 
 
+@dataclass
+class FakeCase:
+    number: str
+    priority: str | None = None
+    ticket_type: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+
+
 def reply(kind: ReplyKind, raw: bytes, sender: SenderStanding | None, number: str | None = None) -> email.message.EmailMessage:
     composer = ReplyComposer(SUPPORT, TemplateRenderer())
     situation = Situation(parse_message(raw, max_stored_attachment_bytes=0), sender, None, 0, NOW)
-    outgoing = composer.reply(kind, situation, number)
+    outgoing = composer.reply(kind, situation, FakeCase(number) if number else None)
     return email.message_from_bytes(outgoing.raw, policy=policy.default)  # type: ignore[return-value]
 
 
@@ -96,5 +106,6 @@ def test_operator_override_replaces_one_template(tmp_path) -> None:  # type: ign
 
 
 def _context() -> dict[str, object]:
-    return {"language": "en", "support_name": "S", "support_address": "s@x", "case_number": "LC-1",
-            "original_subject": "x", "contact_name": "Ana", "account_name": "ACME", "received_at": "now"}
+    from mailbot.outbound.samples import sample_context
+
+    return {**sample_context("en"), "case_number": "LC-1"}

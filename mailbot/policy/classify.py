@@ -1,0 +1,125 @@
+"""Ticket type, priority and a requested date, read from the customer's own words (Spanish and English)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from mailbot.config import PRIORITY_SCHEMES, PlanSettings
+from mailbot.domain.messages import InboundMessage
+
+TYPE_TAGS = {
+    "problem": ("problema", "problem", "incidencia", "incidente", "incident"),
+    "question": ("consulta", "question", "pregunta"),
+    "request": ("solicitud", "request", "requerimiento", "peticion"),
+    "maintenance": ("mantenimiento", "maintenance"),
+    "rma": ("rma", "garantia", "warranty"),
+}
+TYPE_KEYWORDS = (  # weaker than a tag: looked for in the subject and the first lines only
+    ("maintenance", re.compile(r"\bmantenimiento preventivo\b|\bpreventive maintenance\b")),
+    ("rma", re.compile(r"\brma\b|\bgarantia\b|\bwarranty\b|\bequipo de repuesto\b|\breplacement unit\b")),
+)
+SYSTEM_DOWN = re.compile(
+    r"sistema caido|servicio caido|esta caido|se cayo|fuera de servicio|no funciona nada|produccion detenida"
+    r"|system down|service down|server down|is down|production down|outage|not working at all"
+)
+URGENT = re.compile(r"\burgente\b|\burgent\b|\bcritico\b|\bcritical\b|\bgrave\b|\basap\b")
+PRIORITY_TAG = re.compile(r"\[\s*(p[1-4]|a1|b2|c3)\s*\]")
+TAG = re.compile(r"\[\s*([^\[\]]{2,20}?)\s*\]")
+ACROSS_SCHEMES = {"A1": "P1", "B2": "P2", "C3": "P3", "P1": "A1", "P2": "B2", "P3": "C3", "P4": "C3"}
+MONTHS = {
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,
+    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12,
+}
+NUMERIC_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b")
+WORDY_DATE = re.compile(r"\b(\d{1,2})\s+de\s+([a-z]+)(?:\s+de(?:l)?\s+(\d{4}))?|\b([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    ticket_type: str
+    type_source: str  # "tag", "keyword" or "default"
+    priority: str
+    priority_source: str  # "tag", "phrase" or "default"
+    requested_date: date | None  # a date the customer asks for (maintenance windows)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so 'Garantía' and 'garantia' read alike."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
+def classify(message: InboundMessage, plan: PlanSettings, today: date) -> Classification:
+    subject = fold(message.subject)
+    opening = fold("\n".join(message.text.splitlines()[:15]))
+    ticket_type, type_source = ticket_type_of(subject, opening, plan)
+    priority, priority_source = priority_of(subject, opening, plan)
+    requested = requested_date(subject + "\n" + fold(message.text[:4000]), today)
+    return Classification(ticket_type, type_source, priority, priority_source, requested)
+
+
+def ticket_type_of(subject: str, opening: str, plan: PlanSettings) -> tuple[str, str]:
+    for tag in TAG.findall(subject):
+        for ticket_type, words in TYPE_TAGS.items():
+            if tag.strip() in words:
+                return ticket_type, "tag"
+    for ticket_type, pattern in TYPE_KEYWORDS:
+        if pattern.search(subject) or pattern.search(opening):
+            return ticket_type, "keyword"
+    return plan.default_ticket_type, "default"
+
+
+def priority_of(subject: str, opening: str, plan: PlanSettings) -> tuple[str, str]:
+    scheme = plan.priorities
+    tagged = PRIORITY_TAG.search(subject)
+    if tagged:
+        level = tagged.group(1).upper()
+        return (level if level in scheme else ACROSS_SCHEMES[level]), "tag"
+    text = subject + "\n" + opening
+    if SYSTEM_DOWN.search(text):
+        return scheme[0], "phrase"
+    default = plan.effective_default_priority
+    if URGENT.search(text):
+        return scheme[max(scheme.index(default) - 1, 0)], "phrase"
+    return default, "default"
+
+
+def requested_date(text: str, today: date) -> date | None:
+    """The first plausible calendar date written in the message (today or later, within two years)."""
+    candidates: list[date] = []
+    for match in NUMERIC_DATE.finditer(text):
+        year, month, day = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
+            match.group(6), match.group(5), match.group(4))
+        candidates.append(_date(int(year), int(month), int(day)))
+    for match in WORDY_DATE.finditer(text):
+        if match.group(1):
+            day, month_name, year = match.group(1), match.group(2), match.group(3)
+        else:
+            month_name, day, year = match.group(4), match.group(5), match.group(6)
+        month = MONTHS.get(month_name)
+        if month:
+            candidates.append(_date(int(year) if year else _next_year_for(today, month, int(day)), month, int(day)))
+    for candidate in candidates:
+        if candidate != date.min and today <= candidate <= today + timedelta(days=731):
+            return candidate
+    return None
+
+
+def _date(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return date.min
+
+
+def _next_year_for(today: date, month: int, day: int) -> int:
+    """'15 de enero' written in December means next January."""
+    return today.year + 1 if (month, day) < (today.month, today.day) else today.year
+
+
+__all__ = ["Classification", "PRIORITY_SCHEMES", "classify", "fold"]
