@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mailbot.config import PlanSettings
 from mailbot.db.models import Account, Case, Contact, Contract, Plan
 from mailbot.directory.files import AccountRecord, DirectoryFile, DirectoryFileError
 
@@ -31,7 +32,8 @@ def sync_plans(session: Session, plan_names: Iterable[str]) -> None:
     session.flush()
 
 
-def check_directory(session: Session, directory: DirectoryFile, plan_names: set[str], source: str) -> list[str]:
+def check_directory(session: Session, directory: DirectoryFile, plans: Mapping[str, PlanSettings], source: str) -> list[str]:
+    plan_names = set(plans)
     problems: list[str] = []
     owners: dict[str, str] = {}
     keys = Counter(account.key for account in directory.accounts)
@@ -41,6 +43,12 @@ def check_directory(session: Session, directory: DirectoryFile, plan_names: set[
             problems.append(
                 f"{source}: account {account.key!r}: plan {account.plan!r} is not defined in the configuration"
                 f" (known: {', '.join(sorted(plan_names)) or 'none'})"
+            )
+        limit = plans[account.plan].max_contacts if account.plan in plans else None
+        if limit is not None and len(account.contacts) > limit:
+            problems.append(
+                f"{source}: account {account.key!r}: {len(account.contacts)} designated contacts, but plan"
+                f" {account.plan!r} allows {limit}"
             )
         for contact in account.contacts:
             owner = owners.setdefault(contact.email, account.key)
@@ -68,10 +76,10 @@ def _conflicts_with_database(session: Session, directory: DirectoryFile, source:
 
 
 def import_directory(
-    session: Session, directory: DirectoryFile, plan_names: set[str], source: str, now: datetime
+    session: Session, directory: DirectoryFile, plans: Mapping[str, PlanSettings], source: str, now: datetime
 ) -> ImportReport:
-    sync_plans(session, plan_names)
-    problems = check_directory(session, directory, plan_names, source)
+    sync_plans(session, plans)
+    problems = check_directory(session, directory, plans, source)
     if problems:
         raise DirectoryFileError(problems)
     report = ImportReport()

@@ -214,7 +214,7 @@ def cmd_directory_import(arguments: argparse.Namespace) -> int:
         directory = read_directory_file(arguments.file)
         with app.sessions() as session:
             report = import_directory(
-                session, directory, set(app.settings.plans), str(arguments.file), app.clock.now()
+                session, directory, app.settings.plans, str(arguments.file), app.clock.now()
             )
             if arguments.dry_run:
                 session.rollback()

@@ -34,7 +34,7 @@ def run_demo(target: Path) -> int:
     try:
         with app.sessions() as session:
             report = import_directory(
-                session, read_directory_file(target / "directory.toml"), set(settings.plans), "directory.toml", app.clock.now()
+                session, read_directory_file(target / "directory.toml"), settings.plans, "directory.toml", app.clock.now()
             )
             session.commit()
         summary = run_once(app)

@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from mailbot.db.engine import build_engine
 from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
+from mailbot.config import PlanSettings
 from mailbot.db.models import Account, Base, Contact, Contract
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
-PLANS = {"standard", "advanced"}
+PLANS = {"standard": PlanSettings(max_contacts=2), "advanced": PlanSettings()}
 
 
 @pytest.fixture
@@ -134,3 +135,11 @@ def test_duplicate_contract_reference_is_refused(tmp_path: Path) -> None:
                                  'contracts = [{ reference = "C1", starts_on = 2026-01-01 }, { reference = "C1", starts_on = 2027-01-01 }]'))
     with pytest.raises(DirectoryFileError, match="listed twice: C1"):
         read_directory_file(path)
+
+
+def test_more_contacts_than_the_plan_allows_is_refused(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "dir.toml"
+    path.write_text(TOML.replace('{ email = "pedro@acme.test" }', '{ email = "pedro@acme.test" }, { email = "luisa@acme.test" }'))
+    with pytest.raises(DirectoryFileError) as caught:
+        run_import(migrated, path)
+    assert "account 'acme': 3 designated contacts, but plan 'standard' allows 2" in caught.value.problems[0]

@@ -59,8 +59,8 @@ def toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def toml_document(sections: dict[str, dict[str, Any]]) -> str:
-    lines: list[str] = []
+def toml_document(sections: dict[str, dict[str, Any]], top: dict[str, Any] | None = None) -> str:
+    lines: list[str] = [f"{key} = {toml_value(value)}" for key, value in (top or {}).items()]
     for name, values in sections.items():
         lines.append(f"[{name}]")
         lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
@@ -82,7 +82,8 @@ def smtp_delivery(sink: Any) -> dict[str, Any]:
 
 
 def write_config(
-    folder: Path, *, db_url: str, source: dict[str, Any], delivery: dict[str, Any], **sections: dict[str, Any]
+    folder: Path, *, db_url: str, source: dict[str, Any], delivery: dict[str, Any], presets: tuple[str, ...] = (),
+    directory: str = DIRECTORY_TOML, **sections: dict[str, Any]
 ) -> Path:
     document = {
         "support": {"address": SUPPORT_ADDRESS, "display_name": "ACME Support", "case_prefix": "LC",
@@ -91,13 +92,12 @@ def write_config(
         "source": source,
         "delivery": delivery,
         "outbox": {"backoff_initial_seconds": 1, "backoff_max_seconds": 4},
-        "plans.standard": {"display_name": "Standard"},
-        "plans.advanced": {"display_name": "Advanced"},
+        **({} if presets else {"plans.standard": {"display_name": "Standard"}, "plans.advanced": {"display_name": "Advanced"}}),
         **{name.replace("__", "."): values for name, values in sections.items()},
     }
     path = folder / "mailbot.toml"
-    path.write_text(toml_document(document))
-    (folder / "directory.toml").write_text(DIRECTORY_TOML)
+    path.write_text(toml_document(document, {"presets": list(presets)} if presets else None))
+    (folder / "directory.toml").write_text(directory)
     return path
 
 
@@ -110,7 +110,7 @@ def prepared_app(config: Path, clock: Clock | None = None, *, seed: bool = True)
     app = build_app(settings, clock)
     if seed:
         with app.sessions() as session:
-            import_directory(session, read_directory_file(config.parent / "directory.toml"), set(settings.plans),
+            import_directory(session, read_directory_file(config.parent / "directory.toml"), settings.plans,
                              "directory.toml", app.clock.now())
             session.commit()
     return app
