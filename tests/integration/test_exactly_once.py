@@ -114,3 +114,45 @@ def test_two_services_on_one_mailbox_handle_each_message_once(tmp_path: Path, pg
     assert count(pg_url, "inbound_messages") == 30
     assert len(acks) == 30 and len({mail.message["In-Reply-To"] for mail in acks}) == 30
     assert len(set(case_numbers(pg_url))) == 30
+
+
+@pytest.mark.postgres
+def test_quota_race_between_two_processes_gives_one_case_and_one_refusal(tmp_path: Path, pg_url: str, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    accounts = [f"acct{n:02d}" for n in range(30)]
+    directory = "\n".join(
+        f'[[accounts]]\nkey = "{key}"\nname = "{key}"\nplan = "standard"\n'
+        f'contracts = [{{ reference = "{key}", starts_on = 2020-01-01 }}]\ncontacts = [{{ email = "c@{key}.test" }}]\n'
+        for key in accounts
+    )
+    users = [dovecot.add_user(f"quota-{side}-{tmp_path.name[-8:]}@example.test") for side in ("a", "b")]
+    configs = []
+    for side, user in zip(("a", "b"), users):
+        folder = tmp_path / side
+        folder.mkdir()
+        config = write_config(folder, db_url=pg_url, source=imap_source(dovecot, user, folder), delivery=smtp_delivery(smtp_sink),
+                              presets=("lastcall",), directory=directory)
+        run_cli(config, "db", "upgrade")
+        run_cli(config, "directory", "import", str(folder / "directory.toml"))
+        configs.append(config)
+    # Two of the three requests of the month are used; then the 3rd and 4th arrive at once, one in each mailbox.
+    for key in accounts:
+        for n in range(2):
+            dovecot.append(users[0], customer_mail(sender=f"c@{key}.test", subject=f"[problema] {n}"))
+    run_cli(configs[0], "run", "--once")
+    # Opposite orders: wherever the two runs overlap in time, they meet on the same account.
+    for user, order in ((users[0], accounts), (users[1], accounts[::-1])):
+        for key in order:
+            dovecot.append(user, customer_mail(sender=f"c@{key}.test", subject="[problema] al mismo tiempo"))
+
+    processes = [subprocess.Popen(command(config, "run", "--once"), env=cli_env(), stderr=subprocess.PIPE) for config in configs]
+    assert [process.wait(120) for process in processes] == [0, 0]
+
+    engine = create_engine(pg_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT a.key, count(c.id) FROM accounts a LEFT JOIN cases c ON c.account_id = a.id GROUP BY a.key")).all()
+        refusals = connection.execute(text(
+            "SELECT count(*) FROM inbound_messages WHERE rule = 'monthly_quota'")).scalar_one()
+    engine.dispose()
+    assert dict(rows) == {key: 3 for key in accounts}
+    assert refusals == len(accounts)
