@@ -29,7 +29,8 @@ from mailbot.service.app import App, build_app
 from mailbot.service.case_views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.service.ingest import Ingestor
-from mailbot.service.runner import Service, run_once
+from mailbot.service.alerts import alert_plans, send_alert
+from mailbot.service.runner import Service, deliver_once, run_once
 from mailbot.sources.base import SourceUnavailable
 
 log = logging.getLogger("mailbot")
@@ -127,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     o_retry = outbox.add_parser("retry", help="give failed messages a fresh set of attempts")
     o_retry.add_argument("ids", nargs="*", type=int, help="outbox ids (default: every failed message)")
     o_retry.set_defaults(handler=cmd_outbox_retry)
+
+    alerts = commands.add_parser("alerts", help="proactive alerts to designated contacts").add_subparsers(metavar="ACTION")
+    a_send = alerts.add_parser("send", help="email a templated notice to the contacts of plans with alerts")
+    a_send.add_argument("--template", required=True, help="templates/<lang>/alerts/NAME.{subject,txt,html}.j2")
+    a_send.add_argument("--plan", action="append", default=[], help="only these plans (repeatable)")
+    a_send.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="a value for the template")
+    a_send.add_argument("--key", help="sends with the same key reach each address once (default: template + today)")
+    a_send.add_argument("--dry-run", action="store_true", help="list the recipients, send nothing")
+    a_send.set_defaults(handler=cmd_alerts_send)
 
     demo = commands.add_parser("demo", help="try the bot: sample mail in a Maildir, SQLite, replies to a folder")
     demo.add_argument("directory", nargs="?", type=Path, default=Path("mailbot-demo"))
@@ -342,6 +352,45 @@ def cmd_quarantine_release(arguments: argparse.Namespace) -> int:
         app.dispose()
     print(f"quarantined message {arguments.id} handled again: {outcome}")
     return EXIT_OK
+
+
+def cmd_alerts_send(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    try:
+        variables = dict(parse_variable(item) for item in arguments.var)
+        plans = alert_plans(app, arguments.plan)
+        if not plans:
+            raise CommandError("no plan with proactive_alerts = true" + (f" among {', '.join(arguments.plan)}" if arguments.plan else ""))
+        key = arguments.key or f"{arguments.template}:{app.clock.now().date().isoformat()}"
+        report = send_alert(app, arguments.template, key, variables, plans, dry_run=arguments.dry_run, progress=progress_bar)
+        if not arguments.dry_run and report.queued:
+            delivered = deliver_once(app)
+    finally:
+        app.dispose()
+    if arguments.dry_run:
+        for recipient in report.recipients:
+            print(f"{recipient.email}\t{recipient.account_name}\t{recipient.plan_name}\t{recipient.language}")
+    print(f"alert {arguments.template!r} ({key}) for plans {', '.join(sorted(plans))}: {len(report.recipients)} recipients, "
+          + ("dry run, nothing sent" if arguments.dry_run else
+             f"{report.queued} queued, {report.already_sent} already sent earlier"
+             + (f"; delivered now: {dict(delivered.outcomes)}" if report.queued else "")))
+    return EXIT_OK
+
+
+def parse_variable(item: str) -> tuple[str, str]:
+    name, separator, value = item.partition("=")
+    if not separator or not name.strip().isidentifier():
+        raise CommandError(f"--var {item!r}: expected KEY=VALUE", EXIT_USAGE)
+    return name.strip(), value
+
+
+def progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 def cmd_demo(arguments: argparse.Namespace) -> int:

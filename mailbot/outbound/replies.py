@@ -33,6 +33,7 @@ class ReplyComposer:
     def __init__(self, support: SupportSettings, renderer: TemplateRenderer) -> None:
         self._support = support
         self._renderer = renderer
+        self.renderer = renderer
         self._products = support.products
 
     def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None) -> OutgoingMail:
