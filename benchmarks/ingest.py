@@ -20,11 +20,14 @@ from pathlib import Path
 from mailbot.service.ingest import Ingestor
 from mailbot.service.runner import Service, deliver_once
 from mailbot.sources.factory import build_source
-from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.bot import DIRECTORY_TOML, imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.dovecot import DovecotServer
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
 
+# Calltech's plans: business calendars with Colombian holidays, per-priority calendars and targets.
+PRESETS = ("calltech",)
+BENCH_DIRECTORY = DIRECTORY_TOML.replace('plan = "standard"', 'plan = "gold"').replace('plan = "advanced"', 'plan = "platinum"')
 SENDERS = ("ana@acme.test", "pedro@acme.test", "john@globex.test", "luis@oldco.test", "stranger@else.test")
 
 
@@ -42,7 +45,8 @@ def throughput(count: int, db_url: str | None) -> None:
         path = Path(folder)
         config = write_config(path, db_url=db_url or f"sqlite:///{path}/bench.db",
                               source=imap_source(dovecot, user, path, fetch_batch_size=200),
-                              delivery=smtp_delivery(sink), limits={"auto_replies_per_sender_per_hour": 100000})
+                              delivery=smtp_delivery(sink), limits={"auto_replies_per_sender_per_hour": 100000},
+                              presets=PRESETS, directory=BENCH_DIRECTORY)
         app = prepared_app(config)
         client = dovecot.imap(user)
         for n in range(count):

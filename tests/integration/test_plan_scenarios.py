@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from mailbot.clock import FixedClock
 from mailbot.db.models import Case, InboundRecord
+from mailbot.service.app import App
 from mailbot.service.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
@@ -115,13 +116,16 @@ def local(moment: datetime | None, plan: str) -> str | None:
     return None if moment is None else moment.astimezone(ZONES.get(plan, BOGOTA)).strftime("%Y-%m-%d %H:%M")
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[row.line for row in ROWS])
-def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: datetime) -> App:  # type: ignore[no-untyped-def]
     config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
                           delivery=smtp_delivery(smtp_sink), presets=("lastcall", "calltech", "xpears"), directory=directory(),
                           limits={"auto_replies_per_sender_per_hour": 100})
-    clock = FixedClock(row.at)
-    app = prepared_app(config, clock)
+    return prepared_app(config, FixedClock(at))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.line for row in ROWS])
+def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, row.at)
     sender = f"c@{row.plan}.test"
     for n in range(row.earlier_requests):
         dovecot.append(mailbox_user, customer_mail(sender=sender, subject=f"[problem] earlier {n}"))
@@ -153,3 +157,30 @@ def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, s
         assert local(case.resolution_due, row.plan) == row.resolution
     if row.first_response:
         assert "Primera respuesta" in text or "First response" in text
+
+
+def test_follow_ups_and_refused_mail_never_use_the_quota(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_NOON_SANTIAGO)
+    sender = "c@standard.test"
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject="[solicitud] no incluida"))  # refused: type
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject="[problema] uno", message_id="one@standard.test"))
+    for n in range(3):  # follow-ups in the first case's thread
+        dovecot.append(mailbox_user, customer_mail(sender=sender, subject="Re: uno", in_reply_to="one@standard.test"))
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject="[problema] dos"))
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject="[problema] tres"))
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject="[problema] cuatro"))
+    summary = run_once(app)
+    app.dispose()
+    assert summary.ingest.outcomes == {"refused": 2, "case_opened": 3, "appended": 3}
+
+
+def test_quota_counts_the_accounts_calendar_month(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # 3 requests on 30 November (Santiago); on 1 December local time the count starts again.
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, datetime(2026, 11, 30, 20, 0, tzinfo=SANTIAGO))
+    for n in range(3):
+        dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject=f"[problema] {n}"))
+    run_once(app)
+    app.clock.set(datetime(2026, 12, 1, 0, 30, tzinfo=SANTIAGO))  # still 30 November in UTC-5 zones, December here
+    dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject="[problema] diciembre"))
+    assert run_once(app).ingest.outcomes == {"case_opened": 1}
+    app.dispose()
