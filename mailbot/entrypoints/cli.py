@@ -289,7 +289,9 @@ def describe_case(case: dict[str, Any]) -> str:
         f"  status   {case['status']}",
         f"  account  {case['account_name']} ({case['account']}), plan {case['plan']}",
         f"  contact  {case['contact'] or '-'}",
+        f"  type     {case['ticket_type'] or '-'}, priority {case['priority'] or '-'}",
         f"  opened   {case['opened_at']}",
+        f"  due      first response {case['first_response_due'] or '-'}, resolution {case['resolution_due'] or '-'}",
         "",
     ]
     for message in case["messages"]:

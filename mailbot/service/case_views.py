@@ -38,6 +38,8 @@ def _summary(case: Case, account_key: str, account_name: str, contact_email: str
         "opened_at": case.opened_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "first_response_due": case.first_response_due.isoformat() if case.first_response_due else None,
+        "resolution_due": case.resolution_due.isoformat() if case.resolution_due else None,
     }
 
 
