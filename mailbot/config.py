@@ -268,9 +268,26 @@ class CalendarSettings(Section):
     @field_validator("hours")
     @classmethod
     def _intervals(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            parse_interval(value)
-        return values
+        """Sorted, and never overlapping: overlaps would count the same hour twice."""
+        ordered = sorted(values, key=lambda value: parse_interval(value)[0])
+        for earlier, later in zip(ordered, ordered[1:]):
+            earlier_end = parse_interval(earlier)[1]
+            if earlier_end == time(0, 0) or earlier_end > parse_interval(later)[0]:
+                raise ValueError(f"intervals {earlier!r} and {later!r} overlap")
+        return tuple(ordered)
+
+    @model_validator(mode="after")
+    def _opens_sometime(self) -> "CalendarSettings":
+        if not self.always_open and (not self.days or not self.hours):
+            raise ValueError("a calendar that is not always_open needs at least one day and one interval of hours")
+        if self.holidays_country:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.holidays_country, subdiv=self.holidays_subdivision)
+            except (NotImplementedError, ValueError) as error:
+                raise ValueError(f"holidays: {error}") from None
+        return self
 
     @field_validator("holidays_country")
     @classmethod

@@ -189,7 +189,7 @@ class OutboxMessage(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(160))  # a reply template's name, or "alert:<key>"
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     recipient: Mapped[str] = mapped_column(String(320))
@@ -203,6 +203,18 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AlertSend(Base):
+    """Who got which proactive alert: the unique pair makes each alert reach an address once, even from two runs."""
+
+    __tablename__ = "alert_sends"
+    __table_args__ = (UniqueConstraint("alert_key", "recipient"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(128))
+    recipient: Mapped[str] = mapped_column(String(320))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class MailboxCheckpoint(Base):

@@ -31,6 +31,7 @@ def sender_standing(session: Session, email: str) -> SenderStanding | None:
         plan_name=account.plan_name,
         language=contact.language or account.language,
         timezone=contact.timezone or account.timezone,
+        account_timezone=account.timezone,
         contracts=tuple(
             ContractTerm(term.reference, term.starts_on, term.ends_on) for term in account.contracts
         ),

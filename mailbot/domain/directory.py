@@ -29,8 +29,9 @@ class SenderStanding:
     account_name: str
     plan_name: str
     language: str | None  # contact's, else account's; None: use the configured default
-    timezone: str | None
+    timezone: str | None  # contact's, else account's (for showing times to this person)
     contracts: tuple[ContractTerm, ...]
+    account_timezone: str | None = None  # the account's own: its contract days and quota months
 
     def has_valid_contract(self, day: date) -> bool:
         return any(term.covers(day) for term in self.contracts)

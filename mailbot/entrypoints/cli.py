@@ -29,7 +29,7 @@ from mailbot.service.app import App, build_app
 from mailbot.service.case_views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.service.ingest import Ingestor
-from mailbot.service.alerts import alert_plans, send_alert
+from mailbot.service.alerts import alert_plans, default_alert_key, send_alert
 from mailbot.service.runner import Service, deliver_once, run_once
 from mailbot.sources.base import SourceUnavailable
 
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     a_send.add_argument("--template", required=True, help="templates/<lang>/alerts/NAME.{subject,txt,html}.j2")
     a_send.add_argument("--plan", action="append", default=[], help="only these plans (repeatable)")
     a_send.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="a value for the template")
-    a_send.add_argument("--key", help="sends with the same key reach each address once (default: template + today)")
+    a_send.add_argument("--key", help="sends with the same key reach each address once (default: template + values)")
     a_send.add_argument("--dry-run", action="store_true", help="list the recipients, send nothing")
     a_send.set_defaults(handler=cmd_alerts_send)
 
@@ -190,7 +190,7 @@ def cmd_db_upgrade(arguments: argparse.Namespace) -> int:
 
 def cmd_run(arguments: argparse.Namespace) -> int:
     settings, path = settings_from(arguments)
-    problems = runtime_problems(settings, path)
+    problems = runtime_problems(settings, path) + template_problems(settings, path)
     if problems:
         raise ConfigError(problems)
     app = app_from(arguments)
@@ -363,7 +363,9 @@ def cmd_alerts_send(arguments: argparse.Namespace) -> int:
         plans = alert_plans(app, arguments.plan)
         if not plans:
             raise CommandError("no plan with proactive_alerts = true" + (f" among {', '.join(arguments.plan)}" if arguments.plan else ""))
-        key = arguments.key or f"{arguments.template}:{app.clock.now().date().isoformat()}"
+        key = arguments.key or default_alert_key(arguments.template, variables)
+        if len(key) > 128:
+            raise CommandError("--key: at most 128 characters", EXIT_USAGE)
         report = send_alert(app, arguments.template, key, variables, plans, dry_run=arguments.dry_run, progress=progress_bar)
         if not arguments.dry_run and report.queued:
             delivered = deliver_once(app)

@@ -130,15 +130,18 @@ def plan_context(
         if case else [],
         "upgrade_hint": plan.upgrade_hint if plan else None,
     }
-    if plan is not None:
-        context["allowed_types"] = [words["ticket_types"][name] for name in plan.ticket_types]
-        context["requests_per_month"] = plan.requests_per_month
-        context["requests_used"] = situation.requests_this_month
-        context["quota_resets_on"] = long_local_date(next_month_start(today), language)
-        context["maintenance_lead_days"] = plan.maintenance_lead_days
-        context["earliest_maintenance_date"] = long_local_date(today + timedelta(days=plan.maintenance_lead_days), language)
-    if found is not None and found.requested_date is not None:
-        context["requested_date"] = long_local_date(found.requested_date, language)
+    # Every key is always there (None when it does not apply): templates never hit an undefined name.
+    context["allowed_types"] = [words["ticket_types"][name] for name in plan.ticket_types] if plan else []
+    context["requests_per_month"] = plan.requests_per_month if plan else None
+    context["requests_used"] = situation.requests_this_month
+    context["quota_resets_on"] = long_local_date(next_month_start(today), language)
+    context["maintenance_lead_days"] = plan.maintenance_lead_days if plan else None
+    context["earliest_maintenance_date"] = (
+        long_local_date(today + timedelta(days=plan.maintenance_lead_days), language) if plan else None
+    )
+    context["requested_date"] = (
+        long_local_date(found.requested_date, language) if found is not None and found.requested_date else None
+    )
     return context
 
 

@@ -47,14 +47,29 @@ def sample_context(language: str) -> dict[str, Any]:
     }
 
 
+OPTIONAL_KEYS = (
+    "case_number", "priority", "priority_label", "ticket_type", "first_response_due", "resolution_due", "upgrade_hint",
+    "requests_per_month", "maintenance_lead_days", "earliest_maintenance_date", "requested_date", "last_contract_end",
+    "next_contract_start",
+)
+
+
+def sparse_context(language: str) -> dict[str, Any]:
+    """The same keys with nothing known: no plan, no case, no dates."""
+    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": []}
+
+
 def template_problems(settings: Settings, path: Path) -> list[str]:
     renderer = TemplateRenderer(settings.templates.path)
     problems: list[str] = []
     for kind in ReplyKind:
         for language in LANGUAGES:
-            try:
-                renderer.render(kind.value, language, sample_context(language))
-            except (TemplateError, TemplateMissing) as error:
-                where = getattr(error, "filename", None) or f"{language}/{kind.value}"
-                problems.append(f"{path}: templates: {where}: {type(error).__name__}: {error}")
+            for context in (sample_context(language), sparse_context(language)):
+                try:
+                    renderer.render(kind.value, language, context)
+                except (TemplateError, TemplateMissing) as error:
+                    where = getattr(error, "filename", None) or f"{language}/{kind.value}"
+                    problem = f"{path}: templates: {where}: {type(error).__name__}: {error}"
+                    if problem not in problems:
+                        problems.append(problem)
     return problems

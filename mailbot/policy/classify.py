@@ -22,10 +22,14 @@ TYPE_KEYWORDS = (  # weaker than a tag: looked for in the subject and the first 
     ("rma", re.compile(r"\brma\b|\bgarantia\b|\bwarranty\b|\bequipo de repuesto\b|\breplacement unit\b")),
 )
 SYSTEM_DOWN = re.compile(
-    r"sistema caido|servicio caido|esta caido|se cayo|fuera de servicio|no funciona nada|produccion detenida"
-    r"|system down|service down|server down|is down|production down|outage|not working at all"
+    r"\b(?:sistema caido|servicio caido|servidor caido|esta caido|estan caidos|se cayo|fuera de servicio"
+    r"|no funciona nada|produccion detenida|system down|service down|server down|site down|is down|are down"
+    r"|production down|outage|not working at all)\b"
 )
-URGENT = re.compile(r"\burgente\b|\burgent\b|\bcritico\b|\bcritical\b|\bgrave\b|\basap\b")
+URGENT = re.compile(r"\b(?:urgente|urgent|critico|critical|grave|asap)\b")
+# A phrase right after one of these words says the opposite ("no es urgente", "planned outage").
+DENIAL = re.compile(r"\b(?:no|not|nada|sin|never|nunca|isn't|isnt|aren't|planned|scheduled|programad[oa]s?|previst[oa])\W+(?:\w+\W+)?$")
+QUOTE_START = re.compile(r"^\s*(?:>|-{2,}\s*original|_{5,}|(?:el|on)\b.*\b(?:escribi[oó]|wrote):?\s*$|de:\s|from:\s)")
 PRIORITY_TAG = re.compile(r"\[\s*(p[1-4]|a1|b2|c3)\s*\]")
 TAG = re.compile(r"\[\s*([^\[\]]{2,20}?)\s*\]")
 ACROSS_SCHEMES = {"A1": "P1", "B2": "P2", "C3": "P3", "P1": "A1", "P2": "B2", "P3": "C3", "P4": "C3"}
@@ -36,7 +40,12 @@ MONTHS = {
     "september": 9, "october": 10, "november": 11, "december": 12,
 }
 NUMERIC_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b")
-WORDY_DATE = re.compile(r"\b(\d{1,2})\s+de\s+([a-z]+)(?:\s+de(?:l)?\s+(\d{4}))?|\b([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
+WORDY_DATE = re.compile(
+    r"\b(\d{1,2})\s+de\s+([a-z]+)(?:\s+de(?:l)?\s+(\d{4}))?"
+    r"|\b([a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})"
+    r"|\b(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+),?\s+(\d{4})"
+)
+MAINTENANCE_WORD = re.compile(r"\bmantenimiento\b|\bmaintenance\b|\bventana\b|\bwindow\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +65,27 @@ def fold(text: str) -> str:
 
 def classify(message: InboundMessage, plan: PlanSettings, today: date) -> Classification:
     subject = fold(message.subject)
-    opening = fold("\n".join(message.text.splitlines()[:15]))
+    own_words = own_text(fold(message.text))
+    opening = "\n".join(own_words.splitlines()[:15])
     ticket_type, type_source = ticket_type_of(subject, opening, plan)
     priority, priority_source = priority_of(subject, opening, plan)
-    requested = requested_date(subject + "\n" + fold(message.text[:4000]), today)
+    requested = requested_date(own_words[:4000], today) or requested_date(subject, today)
     return Classification(ticket_type, type_source, priority, priority_source, requested)
+
+
+def own_text(text: str) -> str:
+    """The customer's own words: everything before the first quoted line or quoted-message header."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if QUOTE_START.match(line):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    """The pattern occurs at least once without a denial right before it."""
+    return any(not DENIAL.search(text[max(0, match.start() - 25):match.start()]) for match in pattern.finditer(text))
 
 
 def ticket_type_of(subject: str, opening: str, plan: PlanSettings) -> tuple[str, str]:
@@ -69,7 +94,8 @@ def ticket_type_of(subject: str, opening: str, plan: PlanSettings) -> tuple[str,
             if tag.strip() in words:
                 return ticket_type, "tag"
     for ticket_type, pattern in TYPE_KEYWORDS:
-        if pattern.search(subject) or pattern.search(opening):
+        # A keyword is weak evidence: it may choose among the plan's types but never causes a refusal.
+        if ticket_type in plan.ticket_types and (pattern.search(subject) or pattern.search(opening)):
             return ticket_type, "keyword"
     return plan.default_ticket_type, "default"
 
@@ -81,33 +107,45 @@ def priority_of(subject: str, opening: str, plan: PlanSettings) -> tuple[str, st
         level = tagged.group(1).upper()
         return (level if level in scheme else ACROSS_SCHEMES[level]), "tag"
     text = subject + "\n" + opening
-    if SYSTEM_DOWN.search(text):
+    if affirmed(SYSTEM_DOWN, text):
         return scheme[0], "phrase"
     default = plan.effective_default_priority
-    if URGENT.search(text):
+    if affirmed(URGENT, text):
         return scheme[max(scheme.index(default) - 1, 0)], "phrase"
     return default, "default"
 
 
 def requested_date(text: str, today: date) -> date | None:
-    """The first plausible calendar date written in the message (today or later, within two years)."""
-    candidates: list[date] = []
+    """The date the customer asks for: the first plausible one after "mantenimiento"/"maintenance" if any,
+    else the first one in the text; a letter's own date heading (today) is not taken for a request."""
+    found = sorted(_dates_in(text, today))
+    plausible = [(position, day) for position, day in found if today <= day <= today + timedelta(days=731)]
+    anchor = MAINTENANCE_WORD.search(text)
+    after_anchor = [day for position, day in plausible if anchor and position > anchor.start()]
+    if after_anchor:
+        return after_anchor[0]
+    future = [day for _, day in plausible if day > today]
+    return future[0] if future else (plausible[0][1] if plausible else None)
+
+
+def _dates_in(text: str, today: date) -> list[tuple[int, date]]:
+    found: list[tuple[int, date]] = []
     for match in NUMERIC_DATE.finditer(text):
         year, month, day = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
             match.group(6), match.group(5), match.group(4))
-        candidates.append(_date(int(year), int(month), int(day)))
+        found.append((match.start(), _date(int(year), int(month), int(day))))
     for match in WORDY_DATE.finditer(text):
-        if match.group(1):
-            day, month_name, year = match.group(1), match.group(2), match.group(3)
-        else:
-            month_name, day, year = match.group(4), match.group(5), match.group(6)
+        groups = match.groups()
+        if groups[0]:  # 15 de marzo (de 2026)
+            day, month_name, year = groups[0], groups[1], groups[2]
+        elif groups[3]:  # March 15(th), 2026
+            month_name, day, year = groups[3], groups[4], groups[5]
+        else:  # 15 March 2026
+            day, month_name, year = groups[6], groups[7], groups[8]
         month = MONTHS.get(month_name)
         if month:
-            candidates.append(_date(int(year) if year else _next_year_for(today, month, int(day)), month, int(day)))
-    for candidate in candidates:
-        if candidate != date.min and today <= candidate <= today + timedelta(days=731):
-            return candidate
-    return None
+            found.append((match.start(), _date(int(year) if year else _next_year_for(today, month, int(day)), month, int(day))))
+    return [(position, day) for position, day in found if day != date.min]
 
 
 def _date(year: int, month: int, day: int) -> date:

@@ -18,7 +18,7 @@ class Detail(StrEnum):
 
 
 VERSION = re.compile(
-    r"\b(?:v|version|versión|ver\.?|release|build|compilacion|firmware|fw)\s*:?\s*\d+(?:[.\-_]\d+)*\b|\b\d+\.\d+(?:\.\d+)+\b|\b\d+\.\d+\b"
+    r"\b(?:v|version|versión|ver\.?|release|build|compilacion|firmware|fw)\s*:?\s*\d+(?:[.\-_]\d+)*\b|\b\d{1,3}\.\d{1,4}(?:\.\d+)*\b"
 )
 OPERATING_SYSTEM = re.compile(
     r"\bwindows(?: server)?\b|\bwin ?(?:7|8|10|11)\b|\blinux\b|\bubuntu\b|\bdebian\b|\bcentos\b|\bred ?hat\b|\brhel\b"
@@ -26,8 +26,9 @@ OPERATING_SYSTEM = re.compile(
     r"|\bsistema operativo\b|\boperating system\b|\bfreebsd\b|\bfortios\b|\bpan-os\b"
 )
 ERROR_MESSAGE = re.compile(
-    r"\berror\b|\bexcepcion\b|\bexception\b|\bcodigo\b|\bcode\b|\bmensaje\b|\bmessage\b|\bfallo\b|\bfailed\b"
-    r"|\bfailure\b|\bwarning\b|\badvertencia\b|\btraceback\b|\bstack trace\b|\b0x[0-9a-f]{4,}\b|\b[a-z]{1,4}-?\d{3,5}\b|\"[^\"]{8,}\""
+    r"\berror(?:es)?\b|\bexcepcion\b|\bexception\b|\bcodigo de error\b|\berror code\b|\bfallo\b|\bfailed\b"
+    r"|\bfailure\b|\bwarning\b|\badvertencia\b|\btraceback\b|\bstack trace\b|\b0x[0-9a-f]{4,}\b|\b[a-z]{1,4}-?\d{3,5}\b"
+    r"|\"[^\"]{8,}\"|«[^»]{8,}»"
 )
 LOG_WORDS = re.compile(r"\blogs?\b|\bregistros?\b|\bbitacora\b|\bconfig(?:uracion|uration)?\b|\bcaptura\b|\bscreenshot\b|\bdump\b")
 PRODUCT_HINT = re.compile(r"\b(?:producto|product|equipo|device|appliance|modelo|model|software|solucion|solution)\b\s*:?\s*\S+")
@@ -48,9 +49,14 @@ def missing_details(message: InboundMessage, ticket_type: str, products: tuple[s
             lacking.append(Detail.OPERATING_SYSTEM)
         if not ERROR_MESSAGE.search(text):
             lacking.append(Detail.ERROR_MESSAGE)
-        if not message.attachments:
+        if not any(is_log_like(attachment.content_type, attachment.filename) for attachment in message.attachments):
             lacking.append(Detail.LOGS)
     return tuple(lacking)
+
+
+def is_log_like(content_type: str, filename: str) -> bool:
+    """Logs, configuration and archives count; a signature's logo (image001.png) does not."""
+    return content_type.startswith(LOG_TYPES) or filename.lower().endswith((".log", ".txt", ".cfg", ".conf", ".zip", ".gz"))
 
 
 def mentions_product(text: str, products: tuple[str, ...]) -> bool:

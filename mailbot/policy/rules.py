@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
-from mailbot.domain.directory import ThreadEvidence
+from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
 from mailbot.policy.authentication import is_sender_forged
 
@@ -66,13 +66,18 @@ def forged_sender(situation: Situation, settings: PolicySettings) -> Decision | 
     return None
 
 
+def belongs_to_thread(thread: ThreadMatch | None, sender: SenderStanding | None) -> bool:
+    """A reference to the case's messages is proof; a quoted case number alone only from the case's own account."""
+    if thread is None:
+        return False
+    same_account = sender is not None and sender.account_id == thread.account_id
+    return thread.evidence is ThreadEvidence.REFERENCE or same_account
+
+
 def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | None:
     thread = situation.thread
-    if thread is None:
+    if thread is None or not belongs_to_thread(thread, situation.sender):
         return None
-    same_account = situation.sender is not None and situation.sender.account_id == thread.account_id
-    if thread.evidence is ThreadEvidence.SUBJECT_TAG and not same_account:
-        return None  # a quoted case number alone proves nothing: treat as a new message
     return Decision(Outcome.APPENDED, "thread_reply", f"reply in the thread of {thread.case_number} ({thread.evidence})")
 
 
@@ -140,7 +145,7 @@ def monthly_quota(situation: Situation, settings: PolicySettings) -> Decision | 
 
 
 def local_today(situation: Situation, settings: PolicySettings) -> date:
-    zone = (situation.sender.timezone if situation.sender else None) or settings.default_timezone
+    zone = (situation.sender.account_timezone if situation.sender else None) or settings.default_timezone
     return situation.now.astimezone(ZoneInfo(zone)).date()
 
 

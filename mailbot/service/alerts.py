@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,10 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.db.engine import transaction
-from mailbot.db.models import Account, Contact, OutboxMessage
+from mailbot.db.models import Account, AlertSend, OutboxMessage
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
 from mailbot.service.app import App
 
@@ -62,22 +65,30 @@ def send_alert(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> AlertReport:
     now = app.clock.now()
-    kind = f"alert:{key}"
     report = AlertReport()
     with app.sessions() as session:
         report.recipients = alert_recipients(session, app, plans, now)
-        done = set(session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.kind == kind)))
+        done = set(session.scalars(select(AlertSend.recipient).where(AlertSend.alert_key == key)))
     for index, recipient in enumerate(report.recipients, start=1):
         if recipient.email in done:
             report.already_sent += 1
         elif not dry_run:
-            queue_alert(app, template, kind, recipient, variables, now)
-            report.queued += 1
+            if queue_alert(app, template, key, recipient, variables, now):
+                report.queued += 1
+            else:
+                report.already_sent += 1  # another run got there first
         progress(index, len(report.recipients))
     return report
 
 
-def queue_alert(app: App, template: str, kind: str, recipient: AlertRecipient, variables: Mapping[str, Any], now: datetime) -> None:
+def default_alert_key(template: str, variables: Mapping[str, Any]) -> str:
+    """The same alert (template and values) is the same key: re-running it never sends twice."""
+    digest = hashlib.sha256(json.dumps(sorted(variables.items()), ensure_ascii=False).encode()).hexdigest()[:12]
+    return f"{template}:{digest}"
+
+
+def queue_alert(app: App, template: str, key: str, recipient: AlertRecipient, variables: Mapping[str, Any], now: datetime) -> bool:
+    """Queue one alert; False when this address already has it (the unique (key, recipient) pair decides)."""
     support = app.settings.support
     context = {
         "language": recipient.language, "support_name": support.display_name, "support_address": support.address,
@@ -91,11 +102,18 @@ def queue_alert(app: App, template: str, kind: str, recipient: AlertRecipient, v
         reply_to=support.address, message_id=message_id, date=now, auto_submitted="auto-generated",
         loop_marker=support.address, extra_headers=(("Precedence", "bulk"),),
     )
-    with transaction(app.sessions) as session:  # one row per transaction: an interrupted send resumes cleanly
-        session.add(OutboxMessage(
-            message_id=message_id, kind=kind, recipient=recipient.email,
-            envelope_from=app.settings.outbox.envelope_from or support.address, subject=single_line(content.subject),
-            raw=as_bytes(compose(envelope, content)), is_auto_reply=False, status="pending", attempts=0,
-            next_attempt_at=now, created_at=now,
-        ))
+    try:
+        with transaction(app.sessions) as session:  # one row per transaction: an interrupted send resumes cleanly
+            row = OutboxMessage(
+                message_id=message_id, kind=f"alert:{key}", recipient=recipient.email,
+                envelope_from=app.settings.outbox.envelope_from or support.address, subject=single_line(content.subject),
+                raw=as_bytes(compose(envelope, content)), is_auto_reply=False, status="pending", attempts=0,
+                next_attempt_at=now, created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            session.add(AlertSend(alert_key=key, recipient=recipient.email, outbox_id=row.id, created_at=now))
+    except IntegrityError:
+        return False
+    return True
 

@@ -39,6 +39,7 @@ from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
 from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
+from mailbot.policy.rules import belongs_to_thread
 from mailbot.policy.quota import month_window
 from mailbot.service.app import App
 from mailbot.service.apply import apply_decision
@@ -51,6 +52,10 @@ OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTi
 MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
 ALREADY_HANDLED = "already_handled"
 DUPLICATE = "duplicate"
+
+
+class PlanNotConfigured(Exception):
+    """A designated contact's account is on a plan the configuration does not define."""
 
 
 @dataclass
@@ -171,9 +176,14 @@ class Ingestor:
         sender = sender_standing(session, email) if email else None
         thread = thread_match(session, message, self._app.numbering)
         plan = self._app.catalog.plan(sender.plan_name) if sender else None
-        zone = ZoneInfo((sender.timezone if sender else None) or self._app.settings.support.default_timezone)
+        if sender is not None and plan is None:
+            raise PlanNotConfigured(
+                f"account {sender.account_key}'s plan {sender.plan_name!r} is not in the configuration;"
+                " add it (or a preset) and release this message from the quarantine"
+            )
+        zone = ZoneInfo((sender.account_timezone if sender else None) or self._app.settings.support.default_timezone)
         used = 0
-        if sender is not None and plan is not None and plan.requests_per_month is not None and thread is None:
+        if sender is not None and plan is not None and plan.requests_per_month is not None and not belongs_to_thread(thread, sender):
             used = requests_in_month(session, sender.account_id, *month_window(now, zone))
         return Situation(
             message=message,

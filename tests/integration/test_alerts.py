@@ -39,9 +39,9 @@ contacts = [{ email = "x@lc.test" }]
 """
 
 
-def test_alert_reaches_each_contact_once(tmp_path: Path, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+def test_alert_reaches_each_contact_once(tmp_path: Path, db_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "in" / "new").mkdir(parents=True)
-    config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source={"kind": "maildir", "path": "in"},
+    config = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "in"},
                           delivery=smtp_delivery(smtp_sink), presets=("xpears", "lastcall"), directory=DIRECTORY)
     prepared_app(config).dispose()
     arguments = ("alerts", "send", "--template", "security_advisory", "--var", "title=CVE-2026-1234 en FortiOS",

@@ -184,3 +184,27 @@ def test_quota_counts_the_accounts_calendar_month(tmp_path: Path, dovecot, mailb
     dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject="[problema] diciembre"))
     assert run_once(app).ingest.outcomes == {"case_opened": 1}
     app.dispose()
+
+
+def test_account_on_a_plan_missing_from_the_configuration_is_quarantined(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_NOON_SANTIAGO)
+    with app.sessions() as session:
+        from mailbot.db.models import Account, Plan
+
+        session.add(Plan(name="retired"))
+        session.flush()
+        session.scalars(select(Account).where(Account.key == "standard")).one().plan_name = "retired"
+        session.commit()
+    dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject="[problema] x"))
+    assert run_once(app).ingest.outcomes == {"quarantined": 1}
+    app.dispose()
+
+
+def test_tag_of_another_accounts_case_still_counts_toward_the_quota(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_NOON_SANTIAGO)
+    dovecot.append(mailbox_user, customer_mail(sender="c@advanced.test", subject="[problem] other account"))
+    run_once(app)
+    for n in range(4):  # the Standard customer quotes the other account's case number every time
+        dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject=f"[LC-2026-00001] [problema] {n}"))
+    assert run_once(app).ingest.outcomes == {"case_opened": 3, "refused": 1}
+    app.dispose()

@@ -109,3 +109,39 @@ def test_known_products_from_configuration() -> None:
     message = parse_message(raw, max_stored_attachment_bytes=0)
     assert Detail.PRODUCT in missing_details(message, "problem", ("Contabilidad Pro",))
     assert Detail.PRODUCT not in missing_details(message, "problem", ("facturación",))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Descarga", "Where can I find this download? Not urgent at all."),
+        ("Consulta", "No es urgente, cuando puedan."),
+        ("Aviso", "We have a planned outage on Saturday."),
+        ("Re: informe", "Gracias, lo reviso.\n\nEl lun, 23 nov 2026 a las 10:00, Ana escribió:\n> URGENTE: el sistema está caído"),
+    ],
+)
+def test_denied_or_quoted_phrases_keep_the_default_priority(subject: str, body: str) -> None:
+    assert found(subject, body).priority == "P3"
+
+
+def test_keyword_outside_the_plan_never_refuses() -> None:
+    # "garantía" on a plan without RMA: the plan default type, not a refusal.
+    assert found("¿El equipo sigue en garantía?", plan=IMPACT).ticket_type == "problem"
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        ("Bogotá, 23 de noviembre de 2026\n\nSolicitamos mantenimiento preventivo para el 20 de diciembre.", date(2026, 12, 20)),
+        ("Ref pedido 02/12/2026. Mantenimiento preventivo el 20 de diciembre.", date(2026, 12, 20)),
+        ("Maintenance window: 15 December 2026.", date(2026, 12, 15)),
+    ],
+)
+def test_requested_date_is_the_one_asked_for(body: str, wanted: date) -> None:
+    assert found("[mantenimiento] ventana", body).requested_date == wanted
+
+
+def test_a_signature_logo_is_not_a_log() -> None:
+    raw = customer_mail(subject="Falla", body="Error 500 en FortiGate 7.2 sobre Linux.",
+                        attachment=("image001.png", "image/png", b"\x89PNG"))
+    assert missing_details(parse_message(raw, max_stored_attachment_bytes=100), "problem") == (Detail.LOGS,)

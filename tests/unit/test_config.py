@@ -135,3 +135,22 @@ targets.A1 = { first_response = "2h" }
     assert "plans.gold.calendar: unknown calendar 'office'" in found
     assert "plans.gold.calendar_by_priority.P3: unknown calendar 'nowhere'" in found
     assert "plans.gold.default_ticket_type" in found
+
+
+@pytest.mark.parametrize(
+    ("calendar", "message"),
+    [
+        ('days = []', "at least one day"),
+        ('hours = ["09:00-13:00", "12:00-14:00"]', "overlap"),
+        ('hours = ["18:00-09:00"]', "ends before it starts"),
+        ('holidays_country = "CO"\nholidays_subdivision = "ZZ"', "holidays"),
+    ],
+)
+def test_calendar_errors(tmp_path: Path, calendar: str, message: str) -> None:
+    found = "\n".join(problems(tmp_path, MINIMAL + f"[calendars.office]\ntimezone = \"America/Bogota\"\n{calendar}\n"))
+    assert "calendars.office" in found and message in found
+
+
+def test_calendar_intervals_are_sorted(tmp_path: Path) -> None:
+    text = MINIMAL + '[calendars.office]\nhours = ["15:00-18:00", "09:00-13:00"]\n'
+    assert load_settings(write(tmp_path, text)).calendars["office"].hours == ("09:00-13:00", "15:00-18:00")

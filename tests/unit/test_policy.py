@@ -25,7 +25,7 @@ SETTINGS = PolicySettings(
 def standing(ends_on: date | None = date(2026, 12, 31), starts_on: date = date(2026, 1, 1), account_id: int = 1) -> SenderStanding:
     return SenderStanding(
         contact_id=1, contact_email="ana@acme.test", contact_name="Ana", account_id=account_id, account_key="acme",
-        account_name="ACME", plan_name="standard", language="es", timezone="Europe/Madrid",
+        account_name="ACME", plan_name="standard", language="es", timezone="Europe/Madrid", account_timezone="Europe/Madrid",
         contracts=(ContractTerm("C1", starts_on, ends_on),),
     )
 
