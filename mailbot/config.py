@@ -351,6 +351,38 @@ class PlanSettings(Section):
         return self.default_priority or self.priorities[len(self.priorities) // 2]
 
 
+class EngineerSettings(Section):
+    """A support engineer: may work cases by replying from this address; commands are obeyed only from engineers."""
+
+    email: str
+    name: str
+    team: str = "support"
+    level: Literal["N1", "N2", "N3", "N4"] = "N1"  # seed 001's support levels
+    language: Language | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not an email address")
+        return value.strip().lower()
+
+
+class RoutingRule(Section):
+    """New cases of these plans and/or ticket types are notified to this team (first matching rule wins)."""
+
+    team: str
+    plans: tuple[str, ...] = ()
+    ticket_types: tuple[str, ...] = ()
+
+
+class CaseSettings(Section):
+    reopen_window_days: int = Field(default=10, ge=0)  # a customer's reply reopens a closed case within this
+    waiting_reminder_business_days: int = Field(default=3, ge=1)  # reminder to a customer we wait on
+    inactivity_close_business_days: int = Field(default=5, ge=1)  # then closed as inactive, after the reminder
+    survey: bool = True  # closure notices carry a 1-5 survey
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -371,6 +403,9 @@ class Settings(Section):
     security: SecuritySettings = SecuritySettings()
     plans: dict[str, PlanSettings] = Field(default_factory=dict)
     calendars: dict[str, CalendarSettings] = Field(default_factory=dict)
+    engineers: tuple[EngineerSettings, ...] = ()
+    routing: tuple[RoutingRule, ...] = ()
+    cases: CaseSettings = CaseSettings()
     templates: TemplateSettings = TemplateSettings()
     logging: LoggingSettings = LoggingSettings()
 
@@ -442,6 +477,15 @@ def plan_problems(settings: Settings) -> list[str]:
     """Consistency between plans, their priority scheme and the calendars."""
     known_calendars = {ALWAYS_OPEN, *settings.calendars}
     problems: list[str] = []
+    teams = {engineer.team for engineer in settings.engineers}
+    emails = [engineer.email for engineer in settings.engineers]
+    problems += [f"engineers: {email} is listed twice" for email in sorted(set(emails)) if emails.count(email) > 1]
+    if settings.support.address in emails:
+        problems.append(f"engineers: {settings.support.address} is the support address itself")
+    for index, rule in enumerate(settings.routing):
+        if rule.team not in teams:
+            problems.append(f"routing[{index}].team: no engineer is in team {rule.team!r} (teams: {', '.join(sorted(teams)) or 'none'})")
+        problems += [f"routing[{index}].plans: unknown plan {plan!r}" for plan in rule.plans if plan not in settings.plans]
     for name, plan in settings.plans.items():
         where = f"plans.{name}"
         scheme = plan.priorities

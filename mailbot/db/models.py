@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -71,6 +72,9 @@ class Account(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(2))
+    tam_email: Mapped[str | None] = mapped_column(String(320))  # Technical Account Manager, kept informed
+    cam_email: Mapped[str | None] = mapped_column(String(320))  # Commercial Account Manager, kept informed
+    remote_hours_used: Mapped[float] = mapped_column(Float, default=0.0)  # against the plan's prepaid hours
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     contracts: Mapped[list[Contract]] = relationship(back_populates="account", order_by="Contract.starts_on")
     contacts: Mapped[list[Contact]] = relationship(back_populates="account", order_by="Contact.email")
@@ -125,8 +129,19 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_response_due: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: the plan sets no target
     resolution_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # first engineer reply to the customer
+    assigned_to: Mapped[str | None] = mapped_column(String(320))  # an engineer's address
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)  # waiting on the customer since
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # inactivity reminder sent
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    related_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # the closed case this follows up
+    escalation_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    remote_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    survey_rating: Mapped[int | None] = mapped_column(Integer)
+    survey_comment: Mapped[str | None] = mapped_column(Text)
+    survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     account: Mapped[Account] = relationship()
-    contact: Mapped[Contact | None] = relationship()
+    contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")
 
 
@@ -145,8 +160,22 @@ class CaseMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    author: Mapped[str] = mapped_column(String(16), default="customer")  # customer | engineer | bot
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)  # seen by engineers only, never by the customer
     case: Mapped[Case] = relationship(back_populates="messages")
     attachments: Mapped[list[StoredAttachment]] = relationship(back_populates="message")
+
+
+class CaseEvent(Base):
+    """What happened to a case and who did it: commands, status changes, clock pauses, ratings."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class StoredAttachment(Base):
