@@ -58,8 +58,16 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
     return None
 
 
+SURVEYED_CLOSE_REASONS = ("solved", "inactive")
+
+
 def _match(case: Case, evidence: ThreadEvidence) -> ThreadMatch:
-    return ThreadMatch(case.id, case.number, case.account_id, case.status, evidence)
+    return ThreadMatch(
+        case.id, case.number, case.account_id, case.status, evidence,
+        closed_at=case.closed_at,
+        survey_pending=case.status == "closed" and case.survey_rating is None and case.close_reason in SURVEYED_CLOSE_REASONS,
+        plan_name=case.account.plan_name,
+    )
 
 
 def requests_in_month(session: Session, account_id: int, month_start: datetime, month_end: datetime) -> int:

@@ -112,7 +112,7 @@ def claim_next(app: App, now: datetime) -> tuple[int, Parcel] | None:
             return None
         # A crash while sending leaves the lease to expire; the row is then due again (at-least-once).
         row.status, row.next_attempt_at = SENDING, now + SENDING_LEASE
-        return row.id, Parcel(row.envelope_from, (row.recipient,), row.raw)
+        return row.id, Parcel(row.envelope_from, tuple(item.strip() for item in row.recipient.split(",") if item.strip()), row.raw)
 
 
 def record_failure(session: Session, row: OutboxMessage, error: DeliveryError, now: datetime, settings: OutboxSettings) -> str:

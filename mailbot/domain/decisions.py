@@ -7,12 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from mailbot.config import PlanSettings
+from mailbot.config import EngineerSettings, PlanSettings
 from mailbot.domain.directory import SenderStanding, ThreadMatch
 from mailbot.domain.messages import InboundMessage
 
 if TYPE_CHECKING:
     from mailbot.policy.classify import Classification
+    from mailbot.policy.commands import EngineerMessage
 
 
 class Outcome(StrEnum):
@@ -30,6 +31,9 @@ class ReplyKind(StrEnum):
     UNKNOWN_SENDER = "unknown_sender"
     NO_CONTRACT = "no_contract"
     QUOTA_EXCEEDED = "quota_exceeded"
+    ENGINEER_COMMAND_ERRORS = "engineer_command_errors"
+    SURVEY_THANKS = "survey_thanks"
+    ESCALATION_RECEIVED = "escalation_received"
     TYPE_NOT_ALLOWED = "type_not_allowed"
     MAINTENANCE_TOO_SOON = "maintenance_too_soon"
 
@@ -46,6 +50,8 @@ class Situation:
     plan: PlanSettings | None = None  # the sender's account's plan, from the configuration
     classification: Classification | None = None  # type, priority and requested date read from the message
     requests_this_month: int = 0  # cases the account opened this calendar month (its time zone)
+    engineer: EngineerSettings | None = None  # the sender is one of our engineers
+    case_plan: PlanSettings | None = None  # the plan of the case the message threads into
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,8 @@ class PolicySettings:
     auto_replies_per_sender_per_hour: int
     default_timezone: str = "UTC"
     support_aliases: tuple[str, ...] = ()  # other addresses that deliver into the support mailbox
+    reopen_window_days: int = 10
+    engineer_names: tuple[tuple[str, str], ...] = ()  # (name, first name or address in lower case -> address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,11 @@ class Decision:
     reason: str  # for the operator's log
     reply: ReplyKind | None = None
     reply_suppressed_by: str | None = None  # set when a reply was due but a safety rule withheld it
+    engineer_message: EngineerMessage | None = None  # an engineer's reply: commands and the text to relay
+    rating: tuple[int, str] | None = None  # a survey answer: rating and comment
+    reopen: bool = False
+    escalation: bool = False  # the customer asks to escalate
+    related_case_id: int | None = None  # a new case following up a case closed too long ago
 
     def without_reply(self, because: str) -> Decision:
         return replace(self, reply=None, reply_suppressed_by=because)

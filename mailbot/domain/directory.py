@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -51,3 +51,10 @@ class ThreadMatch:
     account_id: int
     status: str
     evidence: ThreadEvidence
+    closed_at: datetime | None = None
+    survey_pending: bool = False  # closed with a survey that has no rating yet
+    plan_name: str = ""  # the case's account's plan
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"

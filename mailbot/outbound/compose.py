@@ -9,6 +9,7 @@ from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -61,16 +62,19 @@ class Envelope:
     date: datetime
     in_reply_to: str | None = None  # without brackets
     references: tuple[str, ...] = ()
-    auto_submitted: str = "auto-replied"  # RFC 3834: "auto-replied" for answers, "auto-generated" for notices
+    auto_submitted: str | None = "auto-replied"  # RFC 3834; None for a person's words relayed by us
+    cc: tuple[str, ...] = ()
     loop_marker: str | None = None  # X-Loop: our support address, so our own mail is recognised when it returns
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
 
 
-def compose(envelope: Envelope, content: RenderedMail) -> Message:
+def compose(envelope: Envelope, content: RenderedMail, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
     """The finished message. Built with the compat32 API: several times faster than EmailMessage's header registry."""
-    message = body(content)
+    message = with_attachments(body(content), attachments)
     message["From"] = formataddr((single_line(envelope.from_name), envelope.from_address), charset="utf-8")
     message["To"] = formataddr((single_line(envelope.to_name), envelope.to_address), charset="utf-8")
+    if envelope.cc:
+        message["Cc"] = ", ".join(envelope.cc)
     message["Reply-To"] = envelope.reply_to
     message["Subject"] = header_text(content.subject)
     message["Date"] = format_datetime(envelope.date)
@@ -80,7 +84,8 @@ def compose(envelope: Envelope, content: RenderedMail) -> Message:
     references = trimmed_references(envelope.references, envelope.in_reply_to)
     if references:
         message["References"] = " ".join(bracketed(item) for item in references)
-    message["Auto-Submitted"] = envelope.auto_submitted
+    if envelope.auto_submitted:
+        message["Auto-Submitted"] = envelope.auto_submitted
     message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to us
     if envelope.loop_marker:
         message["X-Loop"] = envelope.loop_marker
@@ -99,6 +104,19 @@ def body(content: RenderedMail) -> Message:
         return text
     alternative = MIMEMultipart("alternative", _subparts=[text, MIMEText(content.html, "html", UTF8_QP)])
     return alternative
+
+
+def with_attachments(content: Message, attachments: tuple[tuple[str, str, bytes], ...]) -> Message:
+    """(filename, content type, bytes) parts after the body, e.g. the customer's files in an engineer's notice."""
+    if not attachments:
+        return content
+    mixed = MIMEMultipart("mixed", _subparts=[content])
+    for filename, content_type, data in attachments:
+        part = MIMEApplication(data)
+        part.replace_header("Content-Type", content_type if "/" in content_type else "application/octet-stream")
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename) if not filename.isascii() else filename)
+        mixed.attach(part)
+    return mixed
 
 
 def header_text(value: str) -> str | Header:

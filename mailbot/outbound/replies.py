@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,12 +37,14 @@ class ReplyComposer:
         self.renderer = renderer
         self._products = support.products
 
-    def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None) -> OutgoingMail:
+    def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None,
+              extra: Mapping[str, Any] | None = None) -> OutgoingMail:
         case_number = case.number if case else None
         message, sender = situation.message, situation.sender
         assert message.sender is not None, "policy never replies to a message without a sender"
-        language = self.language_for(sender)
-        context = self.context(kind, situation, case, language)
+        engineer_language = situation.engineer.language if situation.engineer else None
+        language = engineer_language or self.language_for(sender)
+        context = {**self.context(kind, situation, case, language), **(extra or {})}
         content = self._renderer.render(kind.value, language, context)
         message_id = new_message_id(self._support.id_domain)
         envelope = Envelope(

@@ -44,6 +44,19 @@ def sample_context(language: str) -> dict[str, Any]:
         "maintenance_lead_days": 8,
         "earliest_maintenance_date": "Tuesday 1 December 2026",
         "requested_date": "Friday 27 November 2026",
+        "command_errors": ["#frobnicate: unknown command"],
+    }
+
+
+NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice")
+
+
+def notice_context(language: str) -> dict[str, Any]:
+    return {
+        **sample_context(language), "subject": "Sample subject", "contact": "ana@example.com", "status": "open",
+        "assigned_to": None, "close_reason": "solved", "customer_text": "Text", "customer": "ana@example.com",
+        "attachments_left_out": [], "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
+        "survey": True,
     }
 
 
@@ -72,4 +85,10 @@ def template_problems(settings: Settings, path: Path) -> list[str]:
                     problem = f"{path}: templates: {where}: {type(error).__name__}: {error}"
                     if problem not in problems:
                         problems.append(problem)
+    for kind in NOTICE_KINDS:
+        for language in LANGUAGES:
+            try:
+                renderer.render(kind, language, notice_context(language))
+            except (TemplateError, TemplateMissing) as error:
+                problems.append(f"{path}: templates: {language}/{kind}: {type(error).__name__}: {error}")
     return problems

@@ -7,13 +7,15 @@ maintenance lead time) slot in as new rows before `open_case`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
 from mailbot.policy.authentication import is_sender_forged
+from mailbot.policy.commands import parse_engineer_message
+from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_rating
 
 Rule = Callable[[Situation, PolicySettings], Decision | None]
 
@@ -74,10 +76,51 @@ def belongs_to_thread(thread: ThreadMatch | None, sender: SenderStanding | None)
     return thread.evidence is ThreadEvidence.REFERENCE or same_account
 
 
+def within_reopen_window(thread: ThreadMatch, now: datetime, settings: PolicySettings) -> bool:
+    return thread.closed_at is not None and now - thread.closed_at <= timedelta(days=settings.reopen_window_days)
+
+
+def is_new_request(thread: ThreadMatch | None, sender: SenderStanding | None, now: datetime, settings: PolicySettings) -> bool:
+    """Mail that would open a case (and so uses the quota): not a reply in a live or recently closed thread."""
+    if thread is None or not belongs_to_thread(thread, sender):
+        return True
+    return thread.is_closed and not within_reopen_window(thread, now, settings)
+
+
+def engineer_reply(situation: Situation, settings: PolicySettings) -> Decision | None:
+    if situation.engineer is None:
+        return None
+    thread = situation.thread
+    if thread is None:
+        return ignore("engineer_without_case", f"engineer {situation.engineer.email} wrote outside any case thread")
+    priorities = situation.case_plan.priorities if situation.case_plan else ("P1", "P2", "P3", "P4")
+    parsed = parse_engineer_message(own_words(situation.message.text), priorities, dict(settings.engineer_names))
+    if parsed.errors:
+        return Decision(Outcome.APPENDED, "engineer_command_errors", f"{len(parsed.errors)} invalid command(s) in {thread.case_number}",
+                        ReplyKind.ENGINEER_COMMAND_ERRORS, engineer_message=parsed)
+    return Decision(Outcome.APPENDED, "engineer_reply", f"engineer {situation.engineer.email} in {thread.case_number}",
+                    engineer_message=parsed)
+
+
 def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | None:
     thread = situation.thread
     if thread is None or not belongs_to_thread(thread, situation.sender):
         return None
+    text = situation.message.text
+    if thread.is_closed:
+        rating = parse_rating(text) if thread.survey_pending else None
+        if rating is not None:
+            return Decision(Outcome.APPENDED, "survey_answer", f"rated {thread.case_number} {rating[0]}/5",
+                            ReplyKind.SURVEY_THANKS, rating=rating)
+        if is_short_thanks(text):
+            return Decision(Outcome.APPENDED, "thanks_after_close", f"thanks on closed {thread.case_number}: not reopened")
+        if within_reopen_window(thread, situation.now, settings):
+            return Decision(Outcome.APPENDED, "reopen", f"reply within {settings.reopen_window_days} days reopens {thread.case_number}",
+                            reopen=True)
+        return None  # too late: a new case that refers to the old one
+    if asks_for_escalation(text):
+        return Decision(Outcome.APPENDED, "escalation_request", f"customer asks to escalate {thread.case_number}",
+                        ReplyKind.ESCALATION_RECEIVED, escalation=True)
     return Decision(Outcome.APPENDED, "thread_reply", f"reply in the thread of {thread.case_number} ({thread.evidence})")
 
 
@@ -150,6 +193,10 @@ def local_today(situation: Situation, settings: PolicySettings) -> date:
 
 
 def open_case(situation: Situation, settings: PolicySettings) -> Decision | None:
+    thread = situation.thread
+    if thread is not None and belongs_to_thread(thread, situation.sender):
+        return Decision(Outcome.CASE_OPENED, "open_case", f"reply to {thread.case_number}, closed too long ago: new case",
+                        ReplyKind.ACKNOWLEDGMENT, related_case_id=thread.case_id)
     return Decision(Outcome.CASE_OPENED, "open_case", "entitled request", ReplyKind.ACKNOWLEDGMENT)
 
 
@@ -161,6 +208,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("no_sender", no_sender),
     ("not_for_support", not_for_support),
     ("forged_sender", forged_sender),
+    ("engineer_reply", engineer_reply),  # engineers' mail never opens cases nor meets customer rules
     ("thread_reply", thread_reply),
     ("unknown_sender", unknown_sender),
     ("no_valid_contract", no_valid_contract),

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock, SystemClock
-from mailbot.config import Settings
+from mailbot.config import EngineerSettings, Settings
 from mailbot.db.engine import build_engine, build_session_factory
 from mailbot.domain.decisions import PolicySettings
 from mailbot.outbound.replies import ReplyComposer
@@ -27,6 +27,7 @@ class App:
     policy: PolicySettings
     replies: ReplyComposer
     catalog: Catalog
+    engineers: dict[str, EngineerSettings]  # by address
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -44,6 +45,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         policy=policy_settings(settings),
         replies=ReplyComposer(support, TemplateRenderer(settings.templates.path)),
         catalog=Catalog(settings),
+        engineers={engineer.email: engineer for engineer in settings.engineers},
     )
 
 
@@ -55,4 +57,19 @@ def policy_settings(settings: Settings) -> PolicySettings:
         auto_replies_per_sender_per_hour=settings.limits.auto_replies_per_sender_per_hour,
         default_timezone=settings.support.default_timezone,
         support_aliases=settings.support.aliases,
+        reopen_window_days=settings.cases.reopen_window_days,
+        engineer_names=engineer_names(settings),
     )
+
+
+def engineer_names(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """Ways to name an engineer in #assign: address, full name, first name (when unambiguous)."""
+    names: dict[str, str] = {}
+    first_names: dict[str, list[str]] = {}
+    for engineer in settings.engineers:
+        names[engineer.email] = engineer.email
+        names[engineer.name.lower()] = engineer.email
+        names[engineer.email.split("@")[0]] = engineer.email
+        first_names.setdefault(engineer.name.split()[0].lower(), []).append(engineer.email)
+    names.update({first: emails[0] for first, emails in first_names.items() if len(emails) == 1 and first not in names})
+    return tuple(names.items())

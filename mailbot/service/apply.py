@@ -7,12 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mailbot.config import EngineerSettings
 from mailbot.db.models import Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.queries import allocate_case_number
 from mailbot.domain.decisions import Decision, Outcome, Situation
-from mailbot.domain.messages import InboundMessage
 from mailbot.outbound.replies import OutgoingMail
+from mailbot.policy.commands import EngineerMessage
 from mailbot.service.app import App
+from mailbot.service.case_work import CaseWork
 
 CASE_OPEN = "open"
 
@@ -31,15 +33,56 @@ def apply_decision(
     session.add(record)
     session.flush()
     case = case_for(app, session, decision, situation)
+    entry = None
     if case is not None:
         record.case_id = case.id
-        add_case_message(session, case, situation.message, record.id, situation.now)
+        entry = add_case_message(session, case, situation, record.id)
     reply_id = None
     if decision.reply is not None:
-        outgoing = app.replies.reply(decision.reply, situation, case)
-        queue(app, session, outgoing, record.id, case, situation.now)
+        extra = {"command_errors": list(decision.engineer_message.errors)} if decision.engineer_message else {}
+        outgoing = app.replies.reply(decision.reply, situation, case, extra)
+        queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
+    if case is not None and entry is not None:
+        carry_out(app, session, decision, situation, case, entry, record.id)
     return Applied(record.id, case.number if case else None, reply_id)
+
+
+def carry_out(app: App, session: Session, decision: Decision, situation: Situation, case: Case, entry: CaseMessage,
+              inbound_id: int) -> None:
+    """What the decision means for the case beyond recording the message: notices, relays, state changes."""
+    work = CaseWork(app, session, case, situation.now)
+    sender = entry.sender
+    if decision.outcome is Outcome.CASE_OPENED:
+        work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments)
+        return
+    if decision.rule == "engineer_reply" and decision.engineer_message is not None and situation.engineer is not None:
+        handle_engineer_reply(work, decision.engineer_message, situation.engineer)
+    elif decision.rule == "thread_reply":
+        work.resume_if_waiting(sender)
+        work.forward_customer_message(situation.message.text, sender, "reply", inbound_id)
+    elif decision.rule == "survey_answer" and decision.rating is not None:
+        case.survey_rating, case.survey_comment, case.survey_at = decision.rating[0], decision.rating[1] or None, situation.now
+        work.event(sender, "survey", f"{decision.rating[0]} {decision.rating[1]}".strip())
+    elif decision.rule == "thanks_after_close":
+        work.event(sender, "thanks")
+    elif decision.rule == "reopen":
+        work.reopen(sender)
+        work.forward_customer_message(situation.message.text, sender, "reopened", inbound_id)
+    elif decision.rule == "escalation_request":
+        case.escalation_requested_at = situation.now
+        work.event(sender, "escalation_requested")
+        work.resume_if_waiting(sender)
+        work.forward_customer_message(situation.message.text, sender, "escalation", inbound_id)
+
+
+def handle_engineer_reply(work: CaseWork, message: EngineerMessage, engineer: EngineerSettings) -> None:
+    """Commands first (priority, type, ...), then the answer goes out, then a close or reopen takes effect."""
+    late = ("close", "reopen")
+    work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email)
+    if message.body.strip() and not message.internal:
+        work.relay_to_customer(engineer, message.body.strip())
+    work.apply_commands(tuple(c for c in message.commands if c.name in late), engineer.email)
 
 
 def inbound_record(decision: Decision, situation: Situation, source: str, source_ref: str) -> InboundRecord:
@@ -63,7 +106,9 @@ def inbound_record(decision: Decision, situation: Situation, source: str, source
 
 def case_for(app: App, session: Session, decision: Decision, situation: Situation) -> Case | None:
     if decision.outcome is Outcome.CASE_OPENED:
-        return open_case(app, session, situation)
+        case = open_case(app, session, situation)
+        case.related_case_id = decision.related_case_id
+        return case
     if decision.outcome is Outcome.APPENDED and situation.thread is not None:
         case = session.get(Case, situation.thread.case_id)
         if case is not None:
@@ -98,7 +143,8 @@ def open_case(app: App, session: Session, situation: Situation) -> Case:
     return case
 
 
-def add_case_message(session: Session, case: Case, message: InboundMessage, inbound_id: int, now: datetime) -> None:
+def add_case_message(session: Session, case: Case, situation: Situation, inbound_id: int) -> CaseMessage:
+    message = situation.message
     entry = CaseMessage(
         case_id=case.id,
         direction="in",
@@ -107,8 +153,11 @@ def add_case_message(session: Session, case: Case, message: InboundMessage, inbo
         recipients=", ".join(message.recipients),
         subject=message.subject,
         body_text=message.text,
-        created_at=now,
+        created_at=situation.now,
         inbound_id=inbound_id,
+        # An engineer's own message never reaches the customer (its relayed copy does), so it is internal.
+        author="engineer" if situation.engineer else "customer",
+        internal=situation.engineer is not None,
     )
     entry.attachments = [
         StoredAttachment(
@@ -117,9 +166,12 @@ def add_case_message(session: Session, case: Case, message: InboundMessage, inbo
         for item in message.attachments
     ]
     session.add(entry)
+    session.flush()
+    return entry
 
 
-def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, case: Case | None, now: datetime) -> None:
+def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, case: Case | None, now: datetime,
+          *, internal: bool = False) -> None:
     row = OutboxMessage(
         message_id=outgoing.message_id,
         kind=outgoing.kind,
@@ -149,5 +201,7 @@ def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, c
                 body_text=outgoing.body_text,
                 created_at=now,
                 outbox_id=row.id,
+                author="bot",
+                internal=internal,
             )
         )

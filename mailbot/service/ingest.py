@@ -39,7 +39,7 @@ from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
 from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
-from mailbot.policy.rules import belongs_to_thread
+from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import month_window
 from mailbot.service.app import App
 from mailbot.service.apply import apply_decision
@@ -176,14 +176,15 @@ class Ingestor:
         sender = sender_standing(session, email) if email else None
         thread = thread_match(session, message, self._app.numbering)
         plan = self._app.catalog.plan(sender.plan_name) if sender else None
-        if sender is not None and plan is None:
+        if sender is not None and plan is None and email not in self._app.engineers:
             raise PlanNotConfigured(
                 f"account {sender.account_key}'s plan {sender.plan_name!r} is not in the configuration;"
                 " add it (or a preset) and release this message from the quarantine"
             )
         zone = ZoneInfo((sender.account_timezone if sender else None) or self._app.settings.support.default_timezone)
         used = 0
-        if sender is not None and plan is not None and plan.requests_per_month is not None and not belongs_to_thread(thread, sender):
+        new_request = is_new_request(thread, sender, now, self._app.policy)
+        if sender is not None and plan is not None and plan.requests_per_month is not None and new_request:
             used = requests_in_month(session, sender.account_id, *month_window(now, zone))
         return Situation(
             message=message,
@@ -194,6 +195,8 @@ class Ingestor:
             plan=plan,
             classification=classify(message, plan, now.astimezone(zone).date()) if plan else None,
             requests_this_month=used,
+            engineer=self._app.engineers.get(email),
+            case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
         )
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:

@@ -59,12 +59,13 @@ def toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def toml_document(sections: dict[str, dict[str, Any]], top: dict[str, Any] | None = None) -> str:
+def toml_document(sections: dict[str, Any], top: dict[str, Any] | None = None) -> str:
     lines: list[str] = [f"{key} = {toml_value(value)}" for key, value in (top or {}).items()]
     for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-        lines.append("")
+        for table in values if isinstance(values, list) else [values]:
+            lines.append(f"[[{name}]]" if isinstance(values, list) else f"[{name}]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -1,0 +1,211 @@
+"""Working a case: notifying engineers, relaying their answers, obeying their commands, closing and reopening.
+
+Everything here runs inside the ingest transaction of the message that caused it, so a case change and the
+mail it sends commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import EngineerSettings
+from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, OutboxMessage, StoredAttachment
+from mailbot.outbound.labels import labels, long_local_time
+from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
+from mailbot.outbound.replies import OutgoingMail
+from mailbot.policy.commands import Command
+from mailbot.policy.conversation import own_words
+from mailbot.service.app import App
+
+SURVEYED = ("solved", "inactive")
+CLOSED, OPEN, WAITING = "closed", "open", "waiting"
+
+
+class CaseWork:
+    def __init__(self, app: App, session: Session, case: Case, now: datetime) -> None:
+        self._app = app
+        self._session = session
+        self.case = case
+        self._now = now
+        self._notices = Notices(app.settings.support, app.replies.renderer)
+
+    # -- who ------------------------------------------------------------------------------------------
+
+    def engineers_to_notify(self) -> list[EngineerSettings]:
+        settings = self._app.settings
+        if self.case.assigned_to and self.case.assigned_to in self._app.engineers:
+            return [self._app.engineers[self.case.assigned_to]]
+        plan_name = self.case.account.plan_name
+        for rule in settings.routing:
+            if (not rule.plans or plan_name in rule.plans) and (not rule.ticket_types or self.case.ticket_type in rule.ticket_types):
+                return [engineer for engineer in settings.engineers if engineer.team == rule.team]
+        return list(settings.engineers)
+
+    def account_managers(self) -> list[str]:
+        plan = self._app.catalog.plan(self.case.account.plan_name)
+        if plan is None or not plan.account_managers:
+            return []
+        return [address for address in (self.case.account.tam_email, self.case.account.cam_email) if address]
+
+    def customer(self) -> Addressee:
+        """The case's contact, with the other customer-side people who wrote in the thread in Cc."""
+        inbound = self._session.scalars(
+            select(CaseMessage.sender).where(CaseMessage.case_id == self.case.id, CaseMessage.direction == "in",
+                                             CaseMessage.author == "customer").order_by(CaseMessage.id)
+        ).all()
+        main = self.case.contact.email if self.case.contact else (inbound[0] if inbound else "")
+        others = tuple(dict.fromkeys(address for address in inbound if address and address != main
+                                     and address not in self._app.engineers))
+        return Addressee(main, self.case.contact.name if self.case.contact else "", others)
+
+    # -- mail -----------------------------------------------------------------------------------------
+
+    def customer_thread(self) -> ThreadHeaders:
+        ids = self._session.scalars(
+            select(CaseMessage.message_id).where(CaseMessage.case_id == self.case.id, CaseMessage.internal.is_(False))
+            .order_by(CaseMessage.id)
+        ).all()
+        return ThreadHeaders(ids[-1] if ids else None, tuple(ids))
+
+    def case_context(self, language: str) -> dict[str, Any]:
+        case, words = self.case, labels(language)
+        zone = self._app.replies.zone_for(None)
+        return {
+            "subject": case.subject, "account_name": case.account.name, "plan_name": case.account.plan_name,
+            "contact": case.contact.email if case.contact else "", "status": case.status,
+            "priority": case.priority, "priority_label": words["priorities"].get(case.priority or "", case.priority or ""),
+            "ticket_type_label": words["ticket_types"].get(case.ticket_type or "", case.ticket_type or ""),
+            "first_response_due": long_local_time(case.first_response_due, zone, language) if case.first_response_due else None,
+            "resolution_due": long_local_time(case.resolution_due, zone, language) if case.resolution_due else None,
+            "assigned_to": case.assigned_to, "close_reason": case.close_reason,
+        }
+
+    def send(self, mail: OutgoingMail, *, internal: bool, author: str = "bot", inbound_id: int | None = None,
+             body_text: str | None = None) -> None:
+        row = OutboxMessage(
+            message_id=mail.message_id, kind=mail.kind, case_id=self.case.id, inbound_id=inbound_id,
+            recipient=mail.recipient, envelope_from=self._app.settings.outbox.envelope_from or self._app.settings.support.address,
+            subject=mail.subject, raw=mail.raw, is_auto_reply=False, status="pending", attempts=0,
+            next_attempt_at=self._now, created_at=self._now,
+        )
+        self._session.add(row)
+        self._session.flush()
+        self._session.add(CaseMessage(
+            case_id=self.case.id, direction="out", message_id=mail.message_id, sender=self._app.settings.support.address,
+            recipients=mail.recipient, subject=mail.subject, body_text=body_text if body_text is not None else mail.body_text,
+            created_at=self._now, outbox_id=row.id, author=author, internal=internal,
+        ))
+
+    def event(self, actor: str, kind: str, detail: str = "") -> None:
+        self._session.add(CaseEvent(case_id=self.case.id, at=self._now, actor=actor, kind=kind, detail=detail))
+
+    def notify_engineers(self, kind: str, extra: dict[str, Any], attachments: tuple[tuple[str, str, bytes], ...] = (),
+                         inbound_id: int | None = None) -> None:
+        recipients = [(engineer.email, engineer.name, engineer.language) for engineer in self.engineers_to_notify()]
+        recipients += [(address, "", None) for address in self.account_managers()]
+        for address, name, language in recipients:
+            language = language or self._app.settings.support.default_language
+            mail = self._notices.build(
+                kind, language, {**self.case_context(language), **extra}, Addressee(address, name), self._now,
+                case_number=self.case.number, attachments=attachments,
+            )
+            self.send(mail, internal=True, inbound_id=inbound_id)
+
+    def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment]) -> None:
+        files = tuple((item.filename, item.content_type, item.content) for item in attachments if item.content is not None)
+        left_out = [item.filename for item in attachments if item.content is None]
+        self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, "attachments_left_out": left_out},
+                              files, inbound_id)
+
+    def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int) -> None:
+        self.notify_engineers("engineer_customer_message", {"customer_text": own_words(text) or text, "customer": sender,
+                                                             "what": what}, inbound_id=inbound_id)
+
+    def relay_to_customer(self, engineer: EngineerSettings, body: str) -> None:
+        language = self.case.language
+        display = f"{engineer.name} ({self._app.settings.support.display_name})"
+        mail = self._notices.build(
+            "customer_relay", language, {**self.case_context(language), "body": body, "engineer_name": engineer.name},
+            self.customer(), self._now, case_number=self.case.number, thread=self.customer_thread(),
+            from_name=display, auto_submitted=None,
+        )
+        self.send(mail, internal=False, author="engineer", body_text=body)
+        if self.case.first_response_at is None:
+            self.case.first_response_at = self._now
+            self.event(engineer.email, "first_response")
+
+    def tell_customer(self, kind: str, extra: dict[str, Any] | None = None) -> None:
+        language = self.case.language
+        mail = self._notices.build(
+            kind, language, {**self.case_context(language), **(extra or {})}, self.customer(), self._now,
+            case_number=self.case.number, thread=self.customer_thread(),
+        )
+        self.send(mail, internal=False)
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def apply_commands(self, commands: tuple[Command, ...], actor: str) -> None:
+        for command in commands:
+            self.event(actor, f"#{command.name}", " ".join(filter(None, (command.argument, command.detail))))
+            handler = getattr(self, f"_command_{command.name}")
+            handler(command, actor)
+
+    def _command_priority(self, command: Command, actor: str) -> None:
+        self.case.priority = command.argument
+        plan = self._app.catalog.plan(self.case.account.plan_name)
+        if plan is not None:
+            targets = self._app.catalog.targets(plan, command.argument, self.case.opened_at)
+            self.case.first_response_due, self.case.resolution_due = targets.first_response_due, targets.resolution_due
+
+    def _command_type(self, command: Command, actor: str) -> None:
+        self.case.ticket_type = command.argument
+
+    def _command_assign(self, command: Command, actor: str) -> None:
+        self.case.assigned_to = command.argument
+
+    def _command_internal(self, command: Command, actor: str) -> None:
+        return None  # the message is recorded as a note and not relayed
+
+    def _command_waiting(self, command: Command, actor: str) -> None:
+        if self.case.status == OPEN:
+            self.case.status, self.case.waiting_since, self.case.reminded_at = WAITING, self._now, None
+            self.event(actor, "clock_paused", "waiting on the customer")
+
+    def _command_close(self, command: Command, actor: str) -> None:
+        self.close(command.argument, actor, command.detail)
+
+    def _command_reopen(self, command: Command, actor: str) -> None:
+        self.reopen(actor)
+
+    def _command_time(self, command: Command, actor: str) -> None:
+        self.case.remote_hours += command.hours
+        account = self._session.get(Account, self.case.account_id)
+        if account is not None:
+            account.remote_hours_used += command.hours
+
+    def _command_escalate(self, command: Command, actor: str) -> None:
+        self.case.escalation_requested_at = self._now
+
+    def resume_if_waiting(self, actor: str) -> None:
+        if self.case.status == WAITING:
+            self.case.status, self.case.waiting_since, self.case.reminded_at = OPEN, None, None
+            self.event(actor, "clock_resumed", "the customer replied")
+
+    def close(self, reason: str, actor: str, detail: str = "") -> None:
+        if self.case.status == CLOSED:
+            return
+        self.case.status, self.case.closed_at, self.case.close_reason = CLOSED, self._now, reason
+        self.case.waiting_since = None
+        self.event(actor, "closed", f"{reason} {detail}".strip())
+        survey = self._app.settings.cases.survey and reason in SURVEYED
+        self.tell_customer("closure_notice", {"close_reason": reason, "duplicate_of": detail or None, "survey": survey})
+
+    def reopen(self, actor: str) -> None:
+        if self.case.status != CLOSED:
+            return
+        self.case.status, self.case.closed_at, self.case.close_reason = OPEN, None, None
+        self.event(actor, "reopened")
