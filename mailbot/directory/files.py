@@ -67,6 +67,8 @@ class AccountRecord(Record):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")  # templates/<language>/, else English
     timezone: str | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    tam: str | None = None  # Technical Account Manager's address (kept informed on plans with account_managers)
+    cam: str | None = None  # Commercial Account Manager's address
     contracts: tuple[ContractRecord, ...] = ()
     contacts: tuple[ContactRecord, ...] = ()
 
@@ -84,6 +86,17 @@ class AccountRecord(Record):
         return self
 
 
+    @field_validator("tam", "cam")
+    @classmethod
+    def _manager_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        normalised = normalise_email(value)
+        if not normalised or not normalised.isascii():
+            raise ValueError(f"{value!r} is not an email address")
+        return normalised
+
+
 class DirectoryFile(Record):
     accounts: tuple[AccountRecord, ...]
 
@@ -97,7 +110,7 @@ def check_zone(value: str | None) -> str | None:
     return value or None
 
 
-CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country")
+CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country", "tam", "cam")
 CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on")
 CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone")
 
@@ -164,6 +177,8 @@ def _account_fields(row: dict[str, str]) -> dict[str, Any]:
         "language": row.get("language") or None,
         "timezone": row.get("timezone") or None,
         "country": row.get("country") or None,
+        "tam": row.get("tam") or None,
+        "cam": row.get("cam") or None,
     }
 
 

@@ -109,6 +109,8 @@ def _upsert_account(session: Session, record: AccountRecord, now: datetime, repo
         "language": record.language,
         "timezone": record.timezone,
         "country": record.country,
+        "tam_email": record.tam,
+        "cam_email": record.cam,
     }
     if account is None:
         account = Account(key=record.key, updated_at=now, **values)

@@ -48,7 +48,7 @@ def sample_context(language: str) -> dict[str, Any]:
     }
 
 
-NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice")
+NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder")
 
 
 def notice_context(language: str) -> dict[str, Any]:
@@ -57,6 +57,7 @@ def notice_context(language: str) -> dict[str, Any]:
         "assigned_to": None, "close_reason": "solved", "customer_text": "Text", "customer": "ana@example.com",
         "attachments_left_out": [], "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
         "survey": True,
+        "close_after_days": 5,
     }
 
 

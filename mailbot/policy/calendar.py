@@ -91,6 +91,21 @@ def elapsed(start: datetime, end: datetime, calendar: BusinessCalendar) -> timed
     return total
 
 
+def add_business_days(start: datetime, days: int, calendar: BusinessCalendar) -> datetime:
+    """The same local time `days` working days later (a working day is one with opening hours)."""
+    _require_aware(start)
+    local = start.astimezone(calendar.zone)
+    day = local.date()
+    counted = 0
+    for _ in range(MAX_SEARCH_DAYS):
+        day += timedelta(days=1)
+        if calendar.always_open or any(True for _ in calendar.intervals_on(day)):
+            counted += 1
+            if counted >= days:
+                return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=calendar.zone).astimezone(timezone.utc)
+    raise CalendarNeverOpen(f"calendar {calendar.name!r} has no working day within {MAX_SEARCH_DAYS} days")
+
+
 def is_open(instant: datetime, calendar: BusinessCalendar) -> bool:
     if calendar.always_open:
         return True

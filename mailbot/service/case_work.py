@@ -202,7 +202,13 @@ class CaseWork:
         self.case.waiting_since = None
         self.event(actor, "closed", f"{reason} {detail}".strip())
         survey = self._app.settings.cases.survey and reason in SURVEYED
-        self.tell_customer("closure_notice", {"close_reason": reason, "duplicate_of": detail or None, "survey": survey})
+        facts = {"close_reason": reason, "duplicate_of": detail or None}
+        self.tell_customer("closure_notice", {**facts, "survey": survey})
+        for address in self.account_managers():  # kept informed, without the customer's survey
+            language = self.case.language
+            mail = self._notices.build("closure_notice", language, {**self.case_context(language), **facts, "survey": False},
+                                       Addressee(address), self._now, case_number=self.case.number)
+            self.send(mail, internal=True)
 
     def reopen(self, actor: str) -> None:
         if self.case.status != CLOSED:

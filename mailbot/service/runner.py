@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,6 +18,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
 from mailbot.logs import fields
 from mailbot.service.app import App
+from mailbot.service.inactivity import inactivity_sweep
 from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
@@ -24,12 +26,14 @@ from mailbot.sources.factory import build_source
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)  # after an outage of the mailbox or the database
 OUTBOX_RETRY_SECONDS = 15.0
+LIFECYCLE_SECONDS = 300.0  # inactivity reminders and closures are due in business days: minutes do not matter
 
 
 @dataclass
 class RunSummary:
     ingest: IngestReport = field(default_factory=IngestReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    lifecycle: Counter[str] = field(default_factory=Counter)
 
 
 def deliver_once(app: App) -> DeliveryReport:
@@ -48,6 +52,7 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
             summary.ingest.outcomes.update(ingestor.ingest(source, stop, sweep=True).outcomes)
     finally:
         source.close()
+    summary.lifecycle = inactivity_sweep(app)
     summary.delivery = deliver_once(app)
     return summary
 
@@ -116,10 +121,23 @@ class Service:
             self._deliver, "interval", seconds=OUTBOX_RETRY_SECONDS, id="outbox", max_instances=1, coalesce=True
         )
         self._scheduler.add_job(
+            self._case_lifecycle, "interval", seconds=LIFECYCLE_SECONDS, id="case_lifecycle", max_instances=1, coalesce=True
+        )
+        self._scheduler.add_job(
             self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
         )
         self._scheduler.start()
         self._sweep_due.set()  # a first sweep at start-up catches what a crash left half done
+
+    def _case_lifecycle(self) -> None:
+        try:
+            done = inactivity_sweep(self._app)
+        except Exception:  # noqa: BLE001 - a scheduled job must not die; it runs again at the next interval
+            log.exception("case lifecycle job failed")
+            return
+        if done:
+            log.info("case lifecycle", extra=fields(**dict(done)))
+            self._deliver()
 
     def _request_sweep(self) -> None:
         self._sweep_due.set()

@@ -168,3 +168,39 @@ def test_reply_within_the_window_reopens_and_escalation_is_recorded(bot: App, do
     step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
         subject="Re: VPN", in_reply_to=opened["ana@acme.test"]["Message-ID"].strip("<>"), body="Vuelve a fallar la VPN."), 2)
     assert case(bot).status == "open"
+
+
+def test_waiting_case_gets_a_reminder_then_closes_as_inactive(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    opened = by_recipient(step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(subject="Licencias"), 3))
+    notice = opened["maria@vendor.test"]
+    step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        sender="maria@vendor.test", subject=f"Re: {notice['Subject']}", in_reply_to=notice["Message-ID"].strip("<>"),
+        body="#waiting\n¿Qué versión usáis?"), 1)
+    smtp_sink.clear()
+    bot.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    assert run_once(bot).lifecycle == {}
+    bot.clock.advance(timedelta(days=1, minutes=1))  # type: ignore[attr-defined]
+    assert run_once(bot).lifecycle == {"reminded": 1}
+    assert "Esperamos su respuesta" in smtp_sink.wait_for(1)[0].message["Subject"]
+    smtp_sink.clear()
+    bot.clock.advance(timedelta(days=5, minutes=1))  # type: ignore[attr-defined]
+    assert run_once(bot).lifecycle == {"closed_inactive": 1}
+    assert "por falta de respuesta" in smtp_sink.wait_for(1)[0].message.get_body(("plain",)).get_content()
+    assert (case(bot).status, case(bot).close_reason) == ("closed", "inactive")
+
+
+def test_account_managers_get_copies(tmp_path: Path, sqlite_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.bot import DIRECTORY_TOML
+
+    directory = DIRECTORY_TOML.replace('key = "globex"', 'key = "globex"\ntam = "tam@vendor.test"\ncam = "cam@vendor.test"')
+    config = write_config(tmp_path, db_url=sqlite_url, source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), engineers=ENGINEERS[:1], directory=directory,
+                          plans__advanced={"display_name": "Advanced", "account_managers": True})
+    app = prepared_app(config, FixedClock(START))
+    opened = by_recipient(step(app, dovecot, mailbox_user, smtp_sink, customer_mail(sender="john@globex.test", subject="Down"), 4))
+    assert {"john@globex.test", "maria@vendor.test", "tam@vendor.test", "cam@vendor.test"} == set(opened)
+    notice = opened["maria@vendor.test"]
+    closing = by_recipient(step(app, dovecot, mailbox_user, smtp_sink, customer_mail(
+        sender="maria@vendor.test", subject="Re: x", in_reply_to=notice["Message-ID"].strip("<>"), body="#close"), 3))
+    assert set(closing) == {"john@globex.test", "tam@vendor.test", "cam@vendor.test"}
+    app.dispose()

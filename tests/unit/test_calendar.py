@@ -88,3 +88,11 @@ def test_naive_datetimes_are_refused() -> None:
 def test_utc_input_gives_the_same_instant() -> None:
     start = bogota(2026, 11, 24, 17, 0).astimezone(timezone.utc)
     assert deadline(start, timedelta(hours=2), GOLD) == bogota(2026, 11, 25, 9, 0)
+
+
+def test_business_days_skip_weekends_and_holidays() -> None:
+    from mailbot.policy.calendar import add_business_days
+
+    # Friday 9 Jan 2026 10:00 + 1 business day: Monday 12 is a holiday in Colombia, so Tuesday 13.
+    assert add_business_days(bogota(2026, 1, 9, 10, 0), 1, GOLD) == bogota(2026, 1, 13, 10, 0)
+    assert add_business_days(bogota(2026, 1, 9, 10, 0), 3, ALWAYS) == bogota(2026, 1, 12, 10, 0)
