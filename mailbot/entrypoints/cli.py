@@ -294,6 +294,9 @@ def describe_case(case: dict[str, Any]) -> str:
         f"  due      first response {case['first_response_due'] or '-'}, resolution {case['resolution_due'] or '-'}",
         "",
     ]
+    if case.get("assigned_to") or case.get("survey_rating"):
+        lines.insert(-1, f"  assigned {case.get('assigned_to') or '-'}, rating {case.get('survey_rating') or '-'}"
+                         f" {case.get('survey_comment') or ''}".rstrip())
     for message in case["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
         lines.append(f"{arrow} {message['at'][:19]}  {message['from']} -> {message['to']}")
@@ -309,6 +312,9 @@ def describe_case(case: dict[str, Any]) -> str:
         for attachment in message["attachments"]:
             lines.append(f"   attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
         lines.append("")
+    if case.get("events"):
+        lines.append("events:")
+        lines += [f"  {event['at'][:19]}  {event['actor']}  {event['kind']} {event['detail']}".rstrip() for event in case["events"]]
     return "\n".join(lines)
 
 

@@ -112,7 +112,8 @@ def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | N
         if rating is not None:
             return Decision(Outcome.APPENDED, "survey_answer", f"rated {thread.case_number} {rating[0]}/5",
                             ReplyKind.SURVEY_THANKS, rating=rating)
-        if is_short_thanks(text):
+        if is_short_thanks(text) or (not thread.survey_pending and parse_rating(text) is not None):
+            # Thanks, or a second rating (one per case): recorded, never a reason to reopen.
             return Decision(Outcome.APPENDED, "thanks_after_close", f"thanks on closed {thread.case_number}: not reopened")
         if within_reopen_window(thread, situation.now, settings):
             return Decision(Outcome.APPENDED, "reopen", f"reply within {settings.reopen_window_days} days reopens {thread.case_number}",

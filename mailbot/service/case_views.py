@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from mailbot.db.models import Account, Case, CaseMessage, Contact, InboundRecord, OutboxMessage, QuarantinedMessage
+from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, InboundRecord, OutboxMessage, QuarantinedMessage
 
 
 def list_cases(session: Session, statuses: tuple[str, ...] = (), limit: int | None = None) -> list[dict[str, Any]]:
@@ -59,7 +60,20 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
     outbox = {row.id: row for row in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id))}
     summary["messages"] = [_message_view(message, outbox.get(message.outbox_id or -1)) for message in case.messages]
     summary["plan"] = case.account.plan_name
+    summary.update({
+        "assigned_to": case.assigned_to, "first_response_at": _iso(case.first_response_at), "close_reason": case.close_reason,
+        "survey_rating": case.survey_rating, "survey_comment": case.survey_comment, "remote_hours": case.remote_hours,
+        "escalation_requested_at": _iso(case.escalation_requested_at),
+    })
+    summary["events"] = [
+        {"at": event.at.isoformat(), "actor": event.actor, "kind": event.kind, "detail": event.detail}
+        for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    ]
     return summary
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _message_view(message: CaseMessage, outbox: OutboxMessage | None) -> dict[str, Any]:
