@@ -39,31 +39,45 @@ def sender_standing(session: Session, email: str) -> SenderStanding | None:
 
 
 def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbering) -> ThreadMatch | None:
-    """The case this message answers: by a Message-ID the case sent or received, else by the subject tag."""
+    """The case this message answers: by a Message-ID the case sent or received, else by the subject tag.
+
+    The case row is locked: a scheduled job closing the case meanwhile cannot interleave with this message.
+    """
     if message.thread_ids:
-        case = session.scalars(
-            select(Case)
-            .join(CaseMessage, CaseMessage.case_id == Case.id)
-            .where(CaseMessage.message_id.in_(message.thread_ids))
-            .order_by(CaseMessage.id.desc())
-            .limit(1)
-        ).first()
-        if case is not None:
-            return _match(case, ThreadEvidence.REFERENCE)
+        found = session.execute(
+            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients)
+            .where(CaseMessage.message_id.in_(message.thread_ids), CaseMessage.direction == "out")
+        ).all() + session.execute(
+            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients)
+            .where(CaseMessage.message_id.in_(message.thread_ids), CaseMessage.direction == "in")
+        ).all()
+        if found:
+            case_id = found[0][0]
+            sender = message.sender.email if message.sender else ""
+            # Proof of being an engineer in this case: answering a notice the bot sent to that very address.
+            notified = any(internal and sender and sender in recipients for cid, internal, recipients in found if cid == case_id)
+            case = locked_case(session, case_id)
+            if case is not None:
+                return _match(case, ThreadEvidence.REFERENCE, via_notice=notified)
     number = numbering.find_in_subject(message.subject)
     if number is not None:
-        case = session.scalars(select(Case).where(func.upper(Case.number) == number.upper())).first()
+        case_id = session.scalar(select(Case.id).where(func.upper(Case.number) == number.upper()))
+        case = locked_case(session, case_id) if case_id is not None else None
         if case is not None:
             return _match(case, ThreadEvidence.SUBJECT_TAG)
     return None
 
 
+def locked_case(session: Session, case_id: int) -> Case | None:
+    return session.get(Case, case_id, with_for_update=True, populate_existing=True)
+
+
 SURVEYED_CLOSE_REASONS = ("solved", "inactive")
 
 
-def _match(case: Case, evidence: ThreadEvidence) -> ThreadMatch:
+def _match(case: Case, evidence: ThreadEvidence, *, via_notice: bool = False) -> ThreadMatch:
     return ThreadMatch(
-        case.id, case.number, case.account_id, case.status, evidence,
+        case.id, case.number, case.account_id, case.status, evidence, via_notice=via_notice,
         closed_at=case.closed_at,
         survey_pending=case.status == "closed" and case.survey_rating is None and case.close_reason in SURVEYED_CLOSE_REASONS,
         plan_name=case.account.plan_name,

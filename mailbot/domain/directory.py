@@ -54,6 +54,7 @@ class ThreadMatch:
     closed_at: datetime | None = None
     survey_pending: bool = False  # closed with a survey that has no rating yet
     plan_name: str = ""  # the case's account's plan
+    via_notice: bool = False  # the message answers a notice the bot sent to its sender (an engineer)
 
     @property
     def is_closed(self) -> bool:

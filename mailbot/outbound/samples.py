@@ -58,6 +58,7 @@ def notice_context(language: str) -> dict[str, Any]:
         "attachments_left_out": [], "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
         "survey": True,
         "close_after_days": 5,
+        "for_manager": False,
     }
 
 

@@ -91,8 +91,12 @@ def engineer_reply(situation: Situation, settings: PolicySettings) -> Decision |
     if situation.engineer is None:
         return None
     thread = situation.thread
-    if thread is None:
-        return ignore("engineer_without_case", f"engineer {situation.engineer.email} wrote outside any case thread")
+    if thread is None or not thread.via_notice:
+        if situation.sender is not None:
+            return None  # an engineer who is also a customer's designated contact, writing as the customer
+        # From: alone is forgeable: only a reply to a notice we sent to this very address acts on a case.
+        where = "outside any case thread" if thread is None else f"about {thread.case_number} but not in reply to its notice"
+        return ignore("engineer_without_case", f"engineer {situation.engineer.email} wrote {where}")
     priorities = situation.case_plan.priorities if situation.case_plan else ("P1", "P2", "P3", "P4")
     parsed = parse_engineer_message(own_words(situation.message.text), priorities, dict(settings.engineer_names))
     if parsed.errors:
@@ -107,6 +111,11 @@ def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | N
     if thread is None or not belongs_to_thread(thread, situation.sender):
         return None
     text = situation.message.text
+    account_contact = situation.sender is not None and situation.sender.account_id == thread.account_id
+    if not account_contact:
+        # Someone else in the thread (a colleague not designated, a manager, an outsider): heard, never obeyed.
+        return Decision(Outcome.APPENDED, "third_party_reply", f"{situation.message.sender.email if situation.message.sender else '?'}"
+                        f" wrote in {thread.case_number}; passed to the engineers, no effect on the case")
     if thread.is_closed:
         rating = parse_rating(text) if thread.survey_pending else None
         if rating is not None:

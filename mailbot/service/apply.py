@@ -66,6 +66,9 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
         work.event(sender, "survey", f"{decision.rating[0]} {decision.rating[1]}".strip())
     elif decision.rule == "thanks_after_close":
         work.event(sender, "thanks")
+        work.forward_customer_message(situation.message.text, sender, "after_close", inbound_id)
+    elif decision.rule == "third_party_reply":
+        work.forward_customer_message(situation.message.text, sender, "third_party", inbound_id)
     elif decision.rule == "reopen":
         work.reopen(sender)
         work.forward_customer_message(situation.message.text, sender, "reopened", inbound_id)

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import EngineerSettings
-from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, OutboxMessage, StoredAttachment
+from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
 from mailbot.outbound.labels import labels, long_local_time
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import Command
 from mailbot.policy.conversation import own_words
+from mailbot.policy.decide import is_replyable
 from mailbot.service.app import App
 
 SURVEYED = ("solved", "inactive")
@@ -52,14 +53,15 @@ class CaseWork:
         return [address for address in (self.case.account.tam_email, self.case.account.cam_email) if address]
 
     def customer(self) -> Addressee:
-        """The case's contact, with the other customer-side people who wrote in the thread in Cc."""
+        """The case's contact, with the account's other designated contacts who wrote in the thread in Cc."""
+        contacts = set(self._session.scalars(select(Contact.email).where(Contact.account_id == self.case.account_id)))
         inbound = self._session.scalars(
             select(CaseMessage.sender).where(CaseMessage.case_id == self.case.id, CaseMessage.direction == "in",
                                              CaseMessage.author == "customer").order_by(CaseMessage.id)
         ).all()
-        main = self.case.contact.email if self.case.contact else (inbound[0] if inbound else "")
-        others = tuple(dict.fromkeys(address for address in inbound if address and address != main
-                                     and address not in self._app.engineers))
+        writers = [address for address in inbound if address in contacts]
+        main = self.case.contact.email if self.case.contact else (writers[0] if writers else "")
+        others = tuple(dict.fromkeys(address for address in writers if address != main and is_replyable(address)))
         return Addressee(main, self.case.contact.name if self.case.contact else "", others)
 
     # -- mail -----------------------------------------------------------------------------------------
@@ -105,12 +107,14 @@ class CaseWork:
 
     def notify_engineers(self, kind: str, extra: dict[str, Any], attachments: tuple[tuple[str, str, bytes], ...] = (),
                          inbound_id: int | None = None) -> None:
-        recipients = [(engineer.email, engineer.name, engineer.language) for engineer in self.engineers_to_notify()]
-        recipients += [(address, "", None) for address in self.account_managers()]
-        for address, name, language in recipients:
+        recipients = [(engineer.email, engineer.name, engineer.language, False) for engineer in self.engineers_to_notify()]
+        if kind == "engineer_new_case":
+            recipients += [(address, "", None, True) for address in self.account_managers()]
+        for address, name, language, for_manager in recipients:
             language = language or self._app.settings.support.default_language
+            context = {**self.case_context(language), **extra, "for_manager": for_manager}
             mail = self._notices.build(
-                kind, language, {**self.case_context(language), **extra}, Addressee(address, name), self._now,
+                kind, language, context, Addressee(address, name), self._now,
                 case_number=self.case.number, attachments=attachments,
             )
             self.send(mail, internal=True, inbound_id=inbound_id)
