@@ -7,12 +7,12 @@ import re
 from mailbot.policy.classify import fold
 
 QUOTE_HEADER = re.compile(
-    r"^\s*(?:>|-{2,}\s*(?:original|mensaje original|forwarded)|_{5,}"
+    r"^\s*(?:-{2,}\s*(?:original|mensaje original|forwarded)|_{5,}"
     r"|(?:el|on)\b.{0,200}\b(?:escribi[oó]|wrote)\s*:?\s*$"
     r"|(?:de|from|enviado|sent)\s*:\s)",
     re.IGNORECASE,
 )
-SIGNATURE = re.compile(r"^\s*(?:--\s*|—\s*|enviado desde mi|sent from my)\s*", re.IGNORECASE)
+SIGNATURE = re.compile(r"^(?:-- ?|enviado desde mi .*|sent from my .*)$", re.IGNORECASE)
 ACKNOWLEDGING = frozenset(
     "gracias thanks thank thx ty perfecto perfect ok okay vale genial great excelente excellent recibido received "
     "entendido understood listo solucionado solved resuelto funciona works agradezco agradecemos".split()
@@ -23,17 +23,25 @@ POLITE = ACKNOWLEDGING | frozenset(
     "buenas dias tardes noches dear the estimados estimado equipo team".split()
 )
 WORD = re.compile(r"[a-z]+")
-RATING = re.compile(r"^\s*(?:mi\s+(?:nota|calificaci[oó]n)\s+es\s+|rating\s*:?\s*|nota\s*:?\s*)?([1-5])(?:\s*/\s*5)?(?!\d|[.,]\d)\s*(.*)$",
+RATING = re.compile(r"^\s*(?:mi\s+(?:nota|calificaci[oó]n)\s+es\s+|rating\s*:?\s*|nota\s*:?\s*)?([1-5])(\s*/\s*5)?(?!\d|[.,]\d)(\s*[-–—:.,)!]?)\s*(.*)$",
                     re.IGNORECASE | re.DOTALL)
-ESCALATION = re.compile(r"\b(?:escalar|escalen|escalado|escalamiento|escalate|escalation)\b")
+# After a bare digit, the comment must read like an opinion ("4 muy bien"), not a report ("3 servidores caídos").
+OPINION_START = frozenset(
+    "muy bien mal buen bueno buena malo mala regular excelente perfecto genial rapido rapida lento lenta correcto "
+    "aceptable estrellas puntos de sobre gracias good great bad poor excellent ok okay fine fast slow quick stars points "
+    "out of thanks very nice".split()
+)
+ESCALATION = re.compile(r"\b(?:escalar|escalen|escale|escalarlo|escalenlo|escalate|escalated)\b")
+NOT_WANTED = re.compile(r"\b(?:no|not|sin|nunca|never|don't|dont)\b[^.,;!?\n]{0,25}$")
 MAX_THANKS_CHARACTERS = 120
 
 
 def own_words(text: str) -> str:
     """What the writer typed above the quoted history and the signature."""
     kept: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if QUOTE_HEADER.match(line) or SIGNATURE.match(line):
+    lines = text.replace("\r\n", "\n").split("\n")
+    for index, line in enumerate(lines):
+        if QUOTE_HEADER.match(line) or SIGNATURE.match(line.rstrip("\n")) or starts_trailing_quote(lines, index):
             break
         kept.append(line.rstrip())
     while kept and not kept[-1].strip():
@@ -41,6 +49,13 @@ def own_words(text: str) -> str:
     while kept and not kept[0].strip():
         kept.pop(0)
     return "\n".join(kept)
+
+
+def starts_trailing_quote(lines: list[str], index: int) -> bool:
+    """A '>' line begins the quoted history only if every later non-blank line is quoted too."""
+    if not lines[index].lstrip().startswith(">"):
+        return False
+    return all(line.lstrip().startswith(">") for line in lines[index:] if line.strip())
 
 
 def is_short_thanks(text: str) -> bool:
@@ -51,8 +66,11 @@ def is_short_thanks(text: str) -> bool:
     lines = [WORD.findall(line) for line in words.splitlines() if WORD.findall(line)]
     if not lines:
         return False
-    # The first lines say thanks in polite words only; a short last line may be the writer's name.
-    body = lines[:-1] if len(lines) > 1 and len(lines[-1]) <= 3 and not set(lines[-1]) <= POLITE else lines
+    # The first lines say thanks in polite words only; a short last line may be the writer's name
+    # (written with capitals, as names are), never "sigue sin funcionar".
+    last_original = [line for line in own_words(text).splitlines() if line.strip()][-1]
+    looks_like_name = all(word[:1].isupper() for word in last_original.split()) and len(last_original.split()) <= 3
+    body = lines[:-1] if len(lines) > 1 and looks_like_name and not set(lines[-1]) <= POLITE else lines
     tokens = [token for line in body for token in line]
     return bool(set(tokens) & ACKNOWLEDGING) and all(token in POLITE for token in tokens)
 
@@ -63,9 +81,15 @@ def parse_rating(text: str) -> tuple[int, str] | None:
     match = RATING.match(words)
     if match is None:
         return None
-    comment = match.group(2).strip().lstrip("-–—:.,) ").strip()
+    comment = match.group(4).strip()
+    separated = bool(match.group(2) or match.group(3).strip() or "\n" in match.group(3))
+    first_word = fold(comment).split()[0].strip(".,!:;") if comment else ""
+    if comment and not separated and first_word not in OPINION_START:
+        return None
     return int(match.group(1)), comment
 
 
 def asks_for_escalation(text: str) -> bool:
-    return ESCALATION.search(fold(own_words(text))) is not None
+    """'Por favor, escalar el caso' / 'please escalate'; not 'no hace falta escalar' nor 'privilege escalation'."""
+    words = fold(own_words(text))
+    return any(not NOT_WANTED.search(words[max(0, match.start() - 40):match.start()]) for match in ESCALATION.finditer(words))

@@ -218,4 +218,6 @@ class CaseWork:
         if self.case.status != CLOSED:
             return
         self.case.status, self.case.closed_at, self.case.close_reason = OPEN, None, None
+        # A new closing asks for a new rating; the earlier one stays in the events.
+        self.case.survey_rating, self.case.survey_comment, self.case.survey_at = None, None, None
         self.event(actor, "reopened")

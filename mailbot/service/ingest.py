@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,6 +175,8 @@ class Ingestor:
         email = message.sender.email if message.sender else ""
         sender = sender_standing(session, email) if email else None
         thread = thread_match(session, message, self._app.numbering)
+        if thread is not None and not self._app.settings.cases.survey:
+            thread = replace(thread, survey_pending=False)
         plan = self._app.catalog.plan(sender.plan_name) if sender else None
         if sender is not None and plan is None and email not in self._app.engineers:
             raise PlanNotConfigured(

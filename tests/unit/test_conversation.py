@@ -103,3 +103,24 @@ def test_escalation_request() -> None:
     assert asks_for_escalation("Llevamos dos días sin respuesta, por favor escalar el caso.")
     assert asks_for_escalation("Please escalate this.")
     assert not asks_for_escalation("Gracias.\n\nEl lun, Soporte escribió:\n> si no, puede escalar")
+
+
+@pytest.mark.parametrize("text", ["1 problema más: sigue fallando el backup", "3 servidores siguen caídos"])
+def test_reports_starting_with_a_number_are_not_ratings(text: str) -> None:
+    assert parse_rating(text) is None
+
+
+@pytest.mark.parametrize("text", ["Gracias\nsigue sin funcionar", "Thanks\nstill broken", "Gracias.\nNo funciona."])
+def test_thanks_followed_by_a_complaint_is_not_thanks(text: str) -> None:
+    assert not is_short_thanks(text)
+
+
+def test_engineer_text_with_dashes_and_prompts_is_kept() -> None:
+    text = "Ana, ejecuta:\n  --repair --all\n> Restart-Service vpn\ny reinicia.\n\n-- \nMaría"
+    assert own_words(text) == "Ana, ejecuta:\n  --repair --all\n> Restart-Service vpn\ny reinicia."
+
+
+@pytest.mark.parametrize("text", ["Tenemos un problema de privilege escalation.", "El escalado automático no funciona.",
+                                  "No hace falta escalar, gracias."])
+def test_not_an_escalation_request(text: str) -> None:
+    assert not asks_for_escalation(text)
