@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import MaildirDelivery, OutboxSettings, Settings
 from mailbot.db.engine import transaction
 from mailbot.db.models import Case, OutboxMessage
-from mailbot.delivery.transports import DeliveryError, MaildirTransport, Parcel, SmtpTransport, Transport
+from mailbot.delivery.transports import DeliveryError, MaildirTransport, Parcel, PartialDelivery, SmtpTransport, Transport
 from mailbot.logs import fields
 from mailbot.service.app import App
 
@@ -83,17 +83,24 @@ async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) 
     if claimed is None:
         return False
     row_id, parcel = claimed
+    partial: str | None = None
+    failure: DeliveryError | None
     try:
         await transport.send(parcel)
+    except PartialDelivery as refused:
+        partial = str(refused)
+        failure = None
     except DeliveryError as error:
-        failure: DeliveryError = error
+        failure = error
     except Exception as error:  # noqa: BLE001 - e.g. an address aiosmtplib cannot encode: retrying cannot help
         failure = DeliveryError(f"unsendable: {type(error).__name__}: {error}", permanent=True)
     else:
+        failure = None
+    if failure is None:
         with transaction(app.sessions) as session:
             row = session.get_one(OutboxMessage, row_id)
-            row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, None
-            log.info("mail sent", extra=_row_fields(session, row))
+            row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, partial
+            log.info("mail sent", extra=_row_fields(session, row, refused=partial))
         report.outcomes[SENT] += 1
         return True
     with transaction(app.sessions) as session:

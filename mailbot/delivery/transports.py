@@ -25,6 +25,10 @@ class DeliveryError(Exception):
         self.connection = connection
 
 
+class PartialDelivery(Exception):
+    """Some recipients were accepted, some refused: the message counts as sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parcel:
     envelope_from: str
@@ -92,8 +96,11 @@ class SmtpTransport:
             ) from error
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, asyncio.TimeoutError) as error:
             raise DeliveryError(f"SMTP connection lost: {error}", permanent=False, connection=True) from error
-        if errors:
+        if errors and len(errors) >= len(parcel.recipients):
             raise DeliveryError(f"recipients refused: {errors}", permanent=all(code >= 500 for code, _ in errors.values()))
+        if errors:
+            # Delivered to the others: resending would duplicate their copy, so record the refusal instead.
+            raise PartialDelivery(f"refused by the server for: {', '.join(f'{address} ({code})' for address, (code, _) in errors.items())}")
 
 
 class MaildirTransport:

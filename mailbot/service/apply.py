@@ -57,10 +57,10 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
         work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments)
         return
     if decision.rule == "engineer_reply" and decision.engineer_message is not None and situation.engineer is not None:
-        handle_engineer_reply(work, decision.engineer_message, situation.engineer)
+        handle_engineer_reply(work, decision.engineer_message, situation.engineer, entry.attachments)
     elif decision.rule == "thread_reply":
         work.resume_if_waiting(sender)
-        work.forward_customer_message(situation.message.text, sender, "reply", inbound_id)
+        work.forward_customer_message(situation.message.text, sender, "reply", inbound_id, entry.attachments)
     elif decision.rule == "survey_answer" and decision.rating is not None:
         case.survey_rating, case.survey_comment, case.survey_at = decision.rating[0], decision.rating[1] or None, situation.now
         work.event(sender, "survey", f"{decision.rating[0]} {decision.rating[1]}".strip())
@@ -79,12 +79,13 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
         work.forward_customer_message(situation.message.text, sender, "escalation", inbound_id)
 
 
-def handle_engineer_reply(work: CaseWork, message: EngineerMessage, engineer: EngineerSettings) -> None:
+def handle_engineer_reply(work: CaseWork, message: EngineerMessage, engineer: EngineerSettings,
+                          attachments: list[StoredAttachment]) -> None:
     """Commands first (priority, type, ...), then the answer goes out, then a close or reopen takes effect."""
     late = ("close", "reopen")
     work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email)
     if message.body.strip() and not message.internal:
-        work.relay_to_customer(engineer, message.body.strip())
+        work.relay_to_customer(engineer, message.body.strip(), attachments)
     work.apply_commands(tuple(c for c in message.commands if c.name in late), engineer.email)
 
 

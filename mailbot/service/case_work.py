@@ -23,6 +23,21 @@ from mailbot.policy.decide import is_replyable
 from mailbot.service.app import App
 
 SURVEYED = ("solved", "inactive")
+ATTACHMENT_BUDGET = 15_000_000  # bytes of files one notice carries; common relays refuse mail over 25 MB
+
+
+def attachable(attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
+    """The stored files that fit in one message, and the names of those left out."""
+    files: list[tuple[str, str, bytes]] = []
+    left_out: list[str] = []
+    budget = ATTACHMENT_BUDGET
+    for item in attachments:
+        if item.content is not None and len(item.content) <= budget:
+            files.append((item.filename, item.content_type, item.content))
+            budget -= len(item.content)
+        else:
+            left_out.append(item.filename)
+    return tuple(files), left_out
 CLOSED, OPEN, WAITING = "closed", "open", "waiting"
 
 
@@ -120,23 +135,28 @@ class CaseWork:
             self.send(mail, internal=True, inbound_id=inbound_id)
 
     def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment]) -> None:
-        files = tuple((item.filename, item.content_type, item.content) for item in attachments if item.content is not None)
-        left_out = [item.filename for item in attachments if item.content is None]
+        files, left_out = attachable(attachments)
         self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, "attachments_left_out": left_out},
                               files, inbound_id)
 
-    def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int) -> None:
+    def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int | None,
+                                 attachments: list[StoredAttachment] | None = None) -> None:
+        files, left_out = attachable(attachments or [])
         self.notify_engineers("engineer_customer_message", {"customer_text": own_words(text) or text, "customer": sender,
-                                                             "what": what}, inbound_id=inbound_id)
+                                                             "what": what, "attachments_left_out": left_out},
+                              files, inbound_id=inbound_id)
 
-    def relay_to_customer(self, engineer: EngineerSettings, body: str) -> None:
+    def relay_to_customer(self, engineer: EngineerSettings, body: str, attachments: list[StoredAttachment] | None = None) -> None:
         language = self.case.language
         display = f"{engineer.name} ({self._app.settings.support.display_name})"
+        files, left_out = attachable(attachments or [])
         mail = self._notices.build(
             "customer_relay", language, {**self.case_context(language), "body": body, "engineer_name": engineer.name},
             self.customer(), self._now, case_number=self.case.number, thread=self.customer_thread(),
-            from_name=display, auto_submitted=None,
+            from_name=display, auto_submitted=None, attachments=files,
         )
+        if left_out:
+            self.event("mailbot", "attachments_not_relayed", ", ".join(left_out))
         self.send(mail, internal=False, author="engineer", body_text=body)
         if self.case.first_response_at is None:
             self.case.first_response_at = self._now
@@ -170,6 +190,12 @@ class CaseWork:
 
     def _command_assign(self, command: Command, actor: str) -> None:
         self.case.assigned_to = command.argument
+        if command.argument != actor:  # tell the new assignee, in a thread they can answer
+            latest = self._session.scalars(
+                select(CaseMessage).where(CaseMessage.case_id == self.case.id, CaseMessage.author == "customer")
+                .order_by(CaseMessage.id.desc()).limit(1)
+            ).first()
+            self.forward_customer_message(latest.body_text if latest else "", latest.sender if latest else "", "assigned", None)
 
     def _command_internal(self, command: Command, actor: str) -> None:
         return None  # the message is recorded as a note and not relayed

@@ -204,3 +204,32 @@ def test_account_managers_get_copies(tmp_path: Path, sqlite_url: str, dovecot, m
         sender="maria@vendor.test", subject="Re: x", in_reply_to=notice["Message-ID"].strip("<>"), body="#close"), 3))
     assert set(closing) == {"john@globex.test", "tam@vendor.test", "cam@vendor.test"}
     app.dispose()
+
+
+def test_files_travel_both_ways_and_assignment_is_announced(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    opened = by_recipient(step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(subject="Firewall"), 3))
+    notice = opened["maria@vendor.test"]
+    # María assigns Tom and sends the customer a patch; Tom is told, the customer gets the file.
+    sent = by_recipient(step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        sender="maria@vendor.test", subject=f"Re: {notice['Subject']}", in_reply_to=notice["Message-ID"].strip("<>"),
+        body="#assign tom\nAna, aplica el parche adjunto.", attachment=("fix.zip", "application/zip", b"PK\x03\x04patch")), 2))
+    assert "asignado" in sent["tom@vendor.test"]["Subject"] or "assigned" in sent["tom@vendor.test"].get_body(("plain",)).get_content()
+    assert [part.get_filename() for part in sent["ana@acme.test"].iter_attachments()] == ["fix.zip"]
+    # The customer answers with a log: it reaches the assignee attached.
+    answer = sent["ana@acme.test"]
+    forwarded = step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        subject=f"Re: {answer['Subject']}", in_reply_to=answer["Message-ID"].strip("<>"), body="Sigue igual, adjunto log.",
+        attachment=("fw.log", "text/plain", b"deny all")), 1)
+    assert forwarded[0].rcpt_tos == ("tom@vendor.test",)
+    assert [part.get_filename() for part in forwarded[0].message.iter_attachments()] == ["fw.log"]
+
+
+def test_a_forged_engineer_cannot_act_on_a_case(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(message_id="f0@acme.test", subject="Correo"), 3)
+    number = case(bot).number
+    step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        sender="maria@vendor.test", sender_name="María Ruiz", subject=f"[{number}] info",
+        body="#close solved\nPague la factura en http://evil.test"), 0)
+    assert case(bot).status == "open"
+    with bot.sessions() as session:
+        assert session.scalars(select(InboundRecord.rule).order_by(InboundRecord.id.desc())).first() == "engineer_without_case"
