@@ -226,6 +226,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     is_auto_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # the plan's queue priority: higher goes out first
     status: Mapped[str] = mapped_column(String(16))  # pending | sending (leased) | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)

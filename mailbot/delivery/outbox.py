@@ -53,7 +53,7 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
     return (
         select(OutboxMessage)
         .where(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(1)
     )
 

@@ -61,6 +61,10 @@ class CaseWork:
                 return [engineer for engineer in settings.engineers if engineer.team == rule.team]
         return list(settings.engineers)
 
+    def queue_priority(self) -> int:
+        plan = self._app.catalog.plan(self.case.account.plan_name)
+        return plan.queue_priority if plan else 0
+
     def account_managers(self) -> list[str]:
         plan = self._app.catalog.plan(self.case.account.plan_name)
         if plan is None or not plan.account_managers:
@@ -107,7 +111,7 @@ class CaseWork:
             message_id=mail.message_id, kind=mail.kind, case_id=self.case.id, inbound_id=inbound_id,
             recipient=mail.recipient, envelope_from=self._app.settings.outbox.envelope_from or self._app.settings.support.address,
             subject=mail.subject, raw=mail.raw, is_auto_reply=False, status="pending", attempts=0,
-            next_attempt_at=self._now, created_at=self._now,
+            next_attempt_at=self._now, created_at=self._now, priority=self.queue_priority(),
         )
         self._session.add(row)
         self._session.flush()

@@ -233,3 +233,17 @@ def test_a_forged_engineer_cannot_act_on_a_case(bot: App, dovecot, mailbox_user:
     assert case(bot).status == "open"
     with bot.sessions() as session:
         assert session.scalars(select(InboundRecord.rule).order_by(InboundRecord.id.desc())).first() == "engineer_without_case"
+
+
+def test_engineers_hear_of_higher_queue_priority_plans_first(tmp_path: Path, sqlite_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, db_url=sqlite_url, source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), engineers=ENGINEERS[:1],
+                          plans__standard={"display_name": "Standard", "queue_priority": 0},
+                          plans__advanced={"display_name": "Advanced", "queue_priority": 5})
+    app = prepared_app(config, FixedClock(START))
+    dovecot.append(mailbox_user, customer_mail(sender="ana@acme.test", subject="Standard first in"))
+    dovecot.append(mailbox_user, customer_mail(sender="john@globex.test", subject="Advanced second in"))
+    run_once(app)
+    notices = [mail.message["Subject"] for mail in smtp_sink.wait_for(4) if mail.rcpt_tos == ("maria@vendor.test",)]
+    app.dispose()
+    assert "Advanced second in" in notices[0] and "Standard first in" in notices[1]
