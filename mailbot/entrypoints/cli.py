@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TemplateError, TemplateMissing) as error:
         print(f"error: template problem: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except DirectoryFileError as error:
+        print("error: directory not imported:\n  " + "\n  ".join(error.problems), file=sys.stderr)
+        return EXIT_FAILURE
     except SourceUnavailable as error:
         print(f"error: mailbox unavailable: {error}", file=sys.stderr)
         return EXIT_FAILURE
