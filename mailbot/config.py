@@ -383,6 +383,58 @@ class CaseSettings(Section):
     survey: bool = True  # closure notices carry a 1-5 survey
 
 
+class EscalationPerson(Section):
+    name: str
+    email: str
+    language: Language | None = None
+
+
+class EscalationLevel(Section):
+    title: str  # e.g. "Support lead" (N2 in seed 001's matrix)
+    people: tuple[EscalationPerson, ...] = ()
+
+
+STEP_AT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(?:\+\s*(.+))?$")
+
+
+class EscalationStep(Section):
+    """'At 75% of the first-response time, warn the assigned engineer; at breach + 2h, N3.'"""
+
+    clock: Literal["response", "resolution"]
+    at: str  # "75%", "100%", "100% + 2h" (business time on the case's calendar)
+    notify: str  # "assigned" (the case's engineer, else its routed engineers) or a level name such as "N2"
+    plans: tuple[str, ...] = ()  # empty: every plan
+    priorities: tuple[str, ...] = ()  # empty: every priority
+
+    @field_validator("at")
+    @classmethod
+    def _threshold(cls, value: str) -> str:
+        match = STEP_AT.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a threshold such as \"75%\" or \"100% + 2h\"")
+        if match.group(2):
+            parse_duration(match.group(2))
+        return value
+
+    @property
+    def fraction(self) -> float:
+        match = STEP_AT.match(self.at)
+        assert match is not None
+        return float(match.group(1)) / 100
+
+    @property
+    def extra(self) -> timedelta:
+        match = STEP_AT.match(self.at)
+        assert match is not None
+        return parse_duration(match.group(2)) if match.group(2) else timedelta(0)
+
+
+class EscalationSettings(Section):
+    levels: dict[str, EscalationLevel] = Field(default_factory=dict)
+    steps: tuple[EscalationStep, ...] = ()
+    sweep_seconds: float = Field(default=60.0, gt=0)
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -406,6 +458,7 @@ class Settings(Section):
     engineers: tuple[EngineerSettings, ...] = ()
     routing: tuple[RoutingRule, ...] = ()
     cases: CaseSettings = CaseSettings()
+    escalation: EscalationSettings = EscalationSettings()
     templates: TemplateSettings = TemplateSettings()
     logging: LoggingSettings = LoggingSettings()
 
@@ -482,6 +535,11 @@ def plan_problems(settings: Settings) -> list[str]:
     problems += [f"engineers: {email} is listed twice" for email in sorted(set(emails)) if emails.count(email) > 1]
     if settings.support.address in emails:
         problems.append(f"engineers: {settings.support.address} is the support address itself")
+    for index, step in enumerate(settings.escalation.steps):
+        if step.notify != "assigned" and step.notify not in settings.escalation.levels:
+            problems.append(f"escalation.steps[{index}].notify: unknown level {step.notify!r}"
+                            f" (levels: {', '.join(sorted(settings.escalation.levels)) or 'none'}; or \"assigned\")")
+        problems += [f"escalation.steps[{index}].plans: unknown plan {plan!r}" for plan in step.plans if plan not in settings.plans]
     for index, rule in enumerate(settings.routing):
         if rule.team not in teams:
             problems.append(f"routing[{index}].team: no engineer is in team {rule.team!r} (teams: {', '.join(sorted(teams)) or 'none'})")

@@ -140,6 +140,8 @@ class Case(Base):
     survey_rating: Mapped[int | None] = mapped_column(Integer)
     survey_comment: Mapped[str | None] = mapped_column(Text)
     survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The next SLA threshold; indexed so the escalation sweep never reads closed or quiet cases.
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")
@@ -164,6 +166,20 @@ class CaseMessage(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)  # seen by engineers only, never by the customer
     case: Mapped[Case] = relationship(back_populates="messages")
     attachments: Mapped[list[StoredAttachment]] = relationship(back_populates="message")
+
+
+class CaseEscalation(Base):
+    """An SLA step settled for a case (sent, or superseded by a higher one): the unique row makes it once only."""
+
+    __tablename__ = "case_escalations"
+    __table_args__ = (UniqueConstraint("case_id", "clock", "step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(32))
+    sent: Mapped[bool] = mapped_column(Boolean)  # False: superseded by a higher step due at the same time
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CaseEvent(Base):

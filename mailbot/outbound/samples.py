@@ -48,7 +48,8 @@ def sample_context(language: str) -> dict[str, Any]:
     }
 
 
-NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder")
+NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder",
+                "escalation_notice")
 
 
 def notice_context(language: str) -> dict[str, Any]:
@@ -59,6 +60,9 @@ def notice_context(language: str) -> dict[str, Any]:
         "survey": True,
         "close_after_days": 5,
         "for_manager": False,
+        "clock": "response", "threshold": "100%", "level": "N2", "level_title": "Support lead", "breached": True,
+        "breach_at": "Tuesday 24 November 2026, 09:00 (Bogota time)", "late_by": "1 h 00 min", "customer_request": False,
+        "history": ["2026-11-24 08:00 maria: #priority P1"],
     }
 
 

@@ -15,6 +15,7 @@ from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
 from mailbot.service.app import App
 from mailbot.service.case_work import CaseWork
+from mailbot.service.sla import escalate_locked, reschedule
 
 CASE_OPEN = "open"
 
@@ -53,6 +54,15 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
     """What the decision means for the case beyond recording the message: notices, relays, state changes."""
     work = CaseWork(app, session, case, situation.now)
     sender = entry.sender
+    try:
+        carry_out_decision(app, session, decision, situation, case, entry, inbound_id, work, sender)
+    finally:
+        session.flush()
+        reschedule(app, session, case, situation.now)  # priority, first response or closing may move the SLA clock
+
+
+def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,
+                       entry: CaseMessage, inbound_id: int, work: CaseWork, sender: str) -> None:
     if decision.outcome is Outcome.CASE_OPENED:
         work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments)
         return
@@ -77,6 +87,8 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
         work.event(sender, "escalation_requested")
         work.resume_if_waiting(sender)
         work.forward_customer_message(situation.message.text, sender, "escalation", inbound_id)
+        session.flush()
+        escalate_locked(app, session, case, situation.now, customer_request=True)
 
 
 def handle_engineer_reply(work: CaseWork, message: EngineerMessage, engineer: EngineerSettings,
@@ -159,9 +171,10 @@ def add_case_message(session: Session, case: Case, situation: Situation, inbound
         body_text=message.text,
         created_at=situation.now,
         inbound_id=inbound_id,
-        # An engineer's own message never reaches the customer (its relayed copy does), so it is internal.
+        # An engineer's own message never reaches the customer (its relayed copy does), so it is internal;
+        # so is a manager's answer to an escalation notice.
         author="engineer" if situation.engineer else "customer",
-        internal=situation.engineer is not None,
+        internal=situation.engineer is not None or bool(situation.thread and situation.thread.via_notice),
     )
     entry.attachments = [
         StoredAttachment(

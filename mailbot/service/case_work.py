@@ -222,7 +222,11 @@ class CaseWork:
             account.remote_hours_used += command.hours
 
     def _command_escalate(self, command: Command, actor: str) -> None:
+        from mailbot.service.sla import escalate_locked  # sla builds on this module
+
         self.case.escalation_requested_at = self._now
+        self._session.flush()
+        escalate_locked(self._app, self._session, self.case, self._now, customer_request=True)
 
     def resume_if_waiting(self, actor: str) -> None:
         if self.case.status == WAITING:

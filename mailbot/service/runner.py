@@ -19,6 +19,7 @@ from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
 from mailbot.logs import fields
 from mailbot.service.app import App
 from mailbot.service.inactivity import inactivity_sweep
+from mailbot.service.sla import escalation_sweep
 from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
@@ -53,6 +54,7 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
     finally:
         source.close()
     summary.lifecycle = inactivity_sweep(app)
+    summary.lifecycle.update(escalation_sweep(app))
     summary.delivery = deliver_once(app)
     return summary
 
@@ -124,6 +126,10 @@ class Service:
             self._case_lifecycle, "interval", seconds=LIFECYCLE_SECONDS, id="case_lifecycle", max_instances=1, coalesce=True
         )
         self._scheduler.add_job(
+            self._sla_escalation, "interval", seconds=self._app.settings.escalation.sweep_seconds, id="sla_escalation",
+            max_instances=1, coalesce=True,
+        )
+        self._scheduler.add_job(
             self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
         )
         self._scheduler.start()
@@ -137,6 +143,16 @@ class Service:
             return
         if done:
             log.info("case lifecycle", extra=fields(**dict(done)))
+            self._deliver()
+
+    def _sla_escalation(self) -> None:
+        try:
+            sent = escalation_sweep(self._app)
+        except Exception:  # noqa: BLE001 - a scheduled job must not die; it runs again at the next interval
+            log.exception("SLA escalation job failed")
+            return
+        if sent:
+            log.info("SLA escalations", extra=fields(**dict(sent)))
             self._deliver()
 
     def _request_sweep(self) -> None:

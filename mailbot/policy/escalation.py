@@ -1,0 +1,74 @@
+"""When a case's SLA thresholds fall due, and which escalation notice is owed now (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailbot.config import EscalationStep
+from mailbot.policy.calendar import BusinessCalendar, deadline
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """What the thresholds depend on."""
+
+    plan_name: str
+    priority: str | None
+    started_at: datetime
+    responded: bool  # the first-response clock has stopped
+    closed: bool  # the resolution clock has stopped
+    response_target: timedelta | None
+    resolution_target: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    clock: str  # "response" | "resolution"
+    step: int  # index in the configured steps: identifies the notice for exactly-once
+    due: datetime
+    notify: str
+    at: str
+    breach: datetime  # when the clock's target itself is missed (100%)
+
+
+def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: BusinessCalendar) -> list[Threshold]:
+    found: list[Threshold] = []
+    for index, step in enumerate(steps):
+        if step.plans and state.plan_name not in step.plans:
+            continue
+        if step.priorities and state.priority not in step.priorities:
+            continue
+        running, target = clock_of(state, step.clock)
+        if not running or target is None:
+            continue
+        due = deadline(state.started_at, target * step.fraction + step.extra, calendar)
+        found.append(Threshold(step.clock, index, due, step.notify, step.at, deadline(state.started_at, target, calendar)))
+    return sorted(found, key=lambda item: (item.due, item.step))
+
+
+def clock_of(state: ClockState, clock: str) -> tuple[bool, timedelta | None]:
+    if clock == "response":
+        return (not state.responded and not state.closed), state.response_target
+    return (not state.closed), state.resolution_target
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    send: tuple[Threshold, ...]  # at most one per clock: the highest step due
+    settle: tuple[Threshold, ...]  # every due step, sent or superseded: never owed again
+    next_due: datetime | None
+
+
+def what_is_owed(all_thresholds: list[Threshold], done: set[tuple[str, int]], now: datetime) -> Plan:
+    """After downtime several steps may be due at once: send only the highest of each clock, settle the rest."""
+    pending = [item for item in all_thresholds if (item.clock, item.step) not in done]
+    due = [item for item in pending if item.due <= now]
+    send: list[Threshold] = []
+    for clock in ("response", "resolution"):
+        of_clock = [item for item in due if item.clock == clock]
+        if of_clock:
+            send.append(max(of_clock, key=lambda item: (item.due, item.step)))
+    later = [item.due for item in pending if item.due > now]
+    return Plan(tuple(send), tuple(due), min(later) if later else None)

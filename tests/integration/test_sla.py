@@ -1,0 +1,132 @@
+"""SLA escalation on the plan's business calendar: once per step, after restarts, with two instances, after downtime."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.clock import FixedClock
+from mailbot.db.models import Case, CaseEscalation
+from mailbot.service.app import App, build_app
+from mailbot.service.runner import deliver_once, run_once
+from mailbot.service.sla import escalation_sweep
+from tests.support.bot import prepared_app, smtp_delivery, write_config
+from tests.support.mailgen import customer_mail
+
+BOGOTA = ZoneInfo("America/Bogota")
+FRIDAY_17H = datetime(2026, 1, 9, 17, 0, tzinfo=BOGOTA)  # Monday 12 January is a holiday in Colombia
+DIRECTORY = """
+[[accounts]]
+key = "bank"
+name = "Banco"
+plan = "gold"
+timezone = "America/Bogota"
+contracts = [{ reference = "B", starts_on = 2025-01-01 }]
+contacts = [{ email = "ana@bank.test", name = "Ana" }]
+"""
+
+
+def config_for(tmp_path: Path, db_url: str, sink) -> Path:  # type: ignore[no-untyped-def]
+    (tmp_path / "in" / "new").mkdir(parents=True, exist_ok=True)
+    text_steps = (
+        '[[escalation.steps]]\nclock = "response"\nat = "75%"\nnotify = "assigned"\n\n'
+        '[[escalation.steps]]\nclock = "response"\nat = "100%"\nnotify = "N2"\n\n'
+        '[[escalation.steps]]\nclock = "response"\nat = "100% + 2h"\nnotify = "N3"\n\n'
+        '[escalation.levels.N2]\ntitle = "Support lead"\npeople = [{ name = "Laura Gómez", email = "laura@vendor.test" }]\n\n'
+        '[escalation.levels.N3]\ntitle = "Post-sales lead"\npeople = [{ name = "Alejo López", email = "alejo@vendor.test", language = "en" }]\n'
+    )
+    path = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "in"}, delivery=smtp_delivery(sink),
+                        presets=("calltech",), directory=DIRECTORY,
+                        engineers=[{"email": "maria@vendor.test", "name": "María Ruiz"}])
+    path.write_text(path.read_text() + "\n" + text_steps)
+    return path
+
+
+def open_p1(app: App, tmp_path: Path) -> None:
+    (tmp_path / "in" / "new" / "1.p1.host").write_bytes(customer_mail(sender="ana@bank.test", subject="[P1] Sistema caído"))
+    run_once(app)
+
+
+def sent_levels(app: App) -> list[tuple[str, bool]]:
+    with app.sessions() as session:
+        return [(row.level, row.sent) for row in session.scalars(select(CaseEscalation).order_by(CaseEscalation.id))]
+
+
+def test_p1_on_friday_before_a_holiday_escalates_on_tuesday_not_over_the_weekend(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(FRIDAY_17H)
+    app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
+    open_p1(app, tmp_path)
+    smtp_sink.clear()
+    with app.sessions() as session:
+        assert session.scalars(select(Case)).one().next_escalation_at == datetime(2026, 1, 13, 8, 30, tzinfo=BOGOTA)
+    for moment in (datetime(2026, 1, 10, 12, 0), datetime(2026, 1, 11, 12, 0), datetime(2026, 1, 12, 12, 0),
+                   datetime(2026, 1, 13, 8, 29)):
+        clock.set(moment.replace(tzinfo=BOGOTA))
+        assert escalation_sweep(app) == {}
+    clock.set(datetime(2026, 1, 13, 8, 31, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {"response:assigned": 1}
+    clock.set(datetime(2026, 1, 13, 9, 1, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {"response:N2": 1}
+    assert escalation_sweep(app) == {}  # never the same notice twice
+    deliver_once(app)
+    notices = {mail.rcpt_tos[0]: mail.message for mail in smtp_sink.wait_for(2)}
+    lead = notices["laura@vendor.test"]
+    assert "SLA INCUMPLIDO" in lead["Subject"]
+    text = lead.get_body(("plain",)).get_content()
+    assert "Sistema caído" in lead["Subject"] and "0 h 01 min de retraso" in text and "N2 (Support lead)" in text
+    app.dispose()
+
+
+def test_after_downtime_only_the_highest_step_is_sent(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(FRIDAY_17H)
+    app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
+    open_p1(app, tmp_path)
+    clock.set(datetime(2026, 1, 13, 14, 0, tzinfo=BOGOTA))  # the bot was down from Friday to Tuesday afternoon
+    assert escalation_sweep(app) == {"response:N3": 1}
+    assert sent_levels(app) == [("assigned", False), ("N2", False), ("N3", True)]
+    with app.sessions() as session:
+        assert session.scalars(select(Case)).one().next_escalation_at is None
+    app.dispose()
+
+
+def test_first_response_stops_the_response_clock(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(FRIDAY_17H)
+    app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
+    open_p1(app, tmp_path)
+    with app.sessions() as session:
+        session.scalars(select(Case)).one().first_response_at = FRIDAY_17H
+        session.commit()
+    clock.set(datetime(2026, 1, 13, 14, 0, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {}
+    app.dispose()
+
+
+@pytest.mark.postgres
+def test_two_instances_and_a_restart_send_each_notice_once(tmp_path: Path, pg_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(FRIDAY_17H)
+    config = config_for(tmp_path, pg_url, smtp_sink)
+    app = prepared_app(config, clock)
+    for n in range(20):
+        (tmp_path / "in" / "new" / f"{n}.p1.host").write_bytes(customer_mail(sender="ana@bank.test", subject=f"[P1] caído {n}"))
+    run_once(app)
+    clock.set(datetime(2026, 1, 13, 9, 1, tzinfo=BOGOTA))
+    other = build_app(app.settings, clock)  # a second instance on the same database
+    results: list = []  # type: ignore[type-arg]
+    threads = [threading.Thread(target=lambda a=a: results.append(escalation_sweep(a))) for a in (app, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    restarted = build_app(app.settings, clock)
+    assert escalation_sweep(restarted) == {}
+    total = sum((result.get("response:N2", 0) for result in results))
+    assert total == 20
+    with app.sessions() as session:
+        assert len(session.scalars(select(CaseEscalation).where(CaseEscalation.sent.is_(True))).all()) == 20
+    for instance in (app, other, restarted):
+        instance.dispose()
