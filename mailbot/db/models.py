@@ -142,6 +142,7 @@ class Case(Base):
     survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The next SLA threshold; indexed so the escalation sweep never reads closed or quiet cases.
     next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # business time spent waiting on the customer
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")

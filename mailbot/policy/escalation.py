@@ -21,6 +21,8 @@ class ClockState:
     closed: bool  # the resolution clock has stopped
     response_target: timedelta | None
     resolution_target: timedelta | None
+    paused: timedelta = timedelta(0)  # business time spent waiting on the customer: the clocks stood still
+    waiting: bool = False  # waiting on the customer now: no threshold falls due
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +43,11 @@ def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: Bus
         if step.priorities and state.priority not in step.priorities:
             continue
         running, target = clock_of(state, step.clock)
-        if not running or target is None:
+        if not running or target is None or state.waiting:
             continue
-        due = deadline(state.started_at, target * step.fraction + step.extra, calendar)
-        found.append(Threshold(step.clock, index, due, step.notify, step.at, deadline(state.started_at, target, calendar)))
+        due = deadline(state.started_at, target * step.fraction + step.extra + state.paused, calendar)
+        breach = deadline(state.started_at, target + state.paused, calendar)
+        found.append(Threshold(step.clock, index, due, step.notify, step.at, breach))
     return sorted(found, key=lambda item: (item.due, item.step))
 
 

@@ -6,17 +6,18 @@ mail it sends commit together.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.config import EngineerSettings
+from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
 from mailbot.outbound.labels import labels, long_local_time
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
 from mailbot.outbound.replies import OutgoingMail
+from mailbot.policy.calendar import BusinessCalendar, deadline, elapsed
 from mailbot.policy.commands import Command
 from mailbot.policy.conversation import own_words
 from mailbot.policy.decide import is_replyable
@@ -184,10 +185,22 @@ class CaseWork:
 
     def _command_priority(self, command: Command, actor: str) -> None:
         self.case.priority = command.argument
+        self.recompute_deadlines()
+
+    def calendar(self) -> BusinessCalendar:
         plan = self._app.catalog.plan(self.case.account.plan_name)
-        if plan is not None:
-            targets = self._app.catalog.targets(plan, command.argument, self.case.opened_at)
-            self.case.first_response_due, self.case.resolution_due = targets.first_response_due, targets.resolution_due
+        if plan is None or not self.case.priority:
+            return self._app.catalog.calendar(ALWAYS_OPEN)
+        return self._app.catalog.calendar_for(plan, self.case.priority)
+
+    def recompute_deadlines(self) -> None:
+        """Deadlines from the case's start for its current priority, pushed out by the time it waited on the customer."""
+        plan = self._app.catalog.plan(self.case.account.plan_name)
+        target = plan.targets.get(self.case.priority or "") if plan else None
+        calendar, paused = self.calendar(), timedelta(seconds=self.case.paused_seconds)
+        start = self.case.opened_at
+        self.case.first_response_due = deadline(start, target.first_response + paused, calendar) if target and target.first_response else None
+        self.case.resolution_due = deadline(start, target.resolution + paused, calendar) if target and target.resolution else None
 
     def _command_type(self, command: Command, actor: str) -> None:
         self.case.ticket_type = command.argument
@@ -230,12 +243,17 @@ class CaseWork:
 
     def resume_if_waiting(self, actor: str) -> None:
         if self.case.status == WAITING:
+            paused = elapsed(self.case.waiting_since or self._now, self._now, self.calendar())
+            self.case.paused_seconds += paused.total_seconds()
             self.case.status, self.case.waiting_since, self.case.reminded_at = OPEN, None, None
-            self.event(actor, "clock_resumed", "the customer replied")
+            self.recompute_deadlines()
+            self.event(actor, "clock_resumed", f"the customer replied; paused {paused}")
 
     def close(self, reason: str, actor: str, detail: str = "") -> None:
         if self.case.status == CLOSED:
             return
+        if self.case.status == WAITING and self.case.waiting_since is not None:
+            self.case.paused_seconds += elapsed(self.case.waiting_since, self._now, self.calendar()).total_seconds()
         self.case.status, self.case.closed_at, self.case.close_reason = CLOSED, self._now, reason
         self.case.waiting_since = None
         self.event(actor, "closed", f"{reason} {detail}".strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from mailbot.outbound.notices import Addressee
 from mailbot.policy.calendar import BusinessCalendar, elapsed
 from mailbot.policy.escalation import ClockState, Threshold, thresholds, what_is_owed
 from mailbot.service.app import App
-from mailbot.service.case_work import CLOSED, CaseWork
+from mailbot.service.case_work import CLOSED, WAITING, CaseWork
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
@@ -33,6 +33,7 @@ def clock_state(app: App, case: Case) -> tuple[ClockState, BusinessCalendar]:
         responded=case.first_response_at is not None, closed=case.status == CLOSED,
         response_target=target.first_response if target else None,
         resolution_target=target.resolution if target else None,
+        paused=timedelta(seconds=case.paused_seconds), waiting=case.status == WAITING,
     ), calendar
 
 

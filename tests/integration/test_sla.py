@@ -130,3 +130,28 @@ def test_two_instances_and_a_restart_send_each_notice_once(tmp_path: Path, pg_ur
         assert len(session.scalars(select(CaseEscalation).where(CaseEscalation.sent.is_(True))).all()) == 20
     for instance in (app, other, restarted):
         instance.dispose()
+
+
+def test_waiting_on_the_customer_pauses_both_clocks(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.db.engine import transaction
+    from mailbot.service.case_work import CaseWork
+    from mailbot.service.sla import reschedule
+
+    clock = FixedClock(FRIDAY_17H)
+    app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
+    open_p1(app, tmp_path)
+    with transaction(app.sessions) as session:  # Tuesday 08:00: the engineer waits on the customer
+        case = session.scalars(select(Case)).one()
+        case.status, case.waiting_since = "waiting", datetime(2026, 1, 13, 8, 0, tzinfo=BOGOTA)
+        reschedule(app, session, case, clock.now())
+        assert case.next_escalation_at is None
+    clock.set(datetime(2026, 1, 13, 12, 0, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {}  # four hours later, nothing: the clock stood still
+    with transaction(app.sessions) as session:  # the customer answers at 12:00
+        case = session.scalars(select(Case)).one()
+        CaseWork(app, session, case, clock.now()).resume_if_waiting("ana@bank.test")
+        reschedule(app, session, case, clock.now())
+        # 30 min on Friday + 30 min on Tuesday ran before the pause: the 2 h target is met at 13:00.
+        assert case.first_response_due == datetime(2026, 1, 13, 13, 0, tzinfo=BOGOTA)
+        assert case.next_escalation_at == datetime(2026, 1, 13, 12, 30, tzinfo=BOGOTA)
+    app.dispose()
