@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import signal
@@ -31,6 +32,7 @@ from mailbot.outbound.templates import TemplateMissing
 from mailbot.service.ingest import Ingestor
 from mailbot.service.alerts import alert_plans, default_alert_key, send_alert
 from mailbot.service.runner import Service, deliver_once, run_once
+from mailbot.service.sla_report import sla_report
 from mailbot.sources.base import SourceUnavailable
 
 log = logging.getLogger("mailbot")
@@ -140,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     a_send.add_argument("--key", help="sends with the same key reach each address once (default: template + values)")
     a_send.add_argument("--dry-run", action="store_true", help="list the recipients, send nothing")
     a_send.set_defaults(handler=cmd_alerts_send)
+
+    sla = commands.add_parser("sla", help="service levels").add_subparsers(metavar="ACTION")
+    report = sla.add_parser("report", help="compliance per plan and priority for a month")
+    report.add_argument("--month", help="YYYY-MM (default: this month)")
+    report.add_argument("--account", help="only this account key")
+    report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    report.set_defaults(handler=cmd_sla_report)
 
     demo = commands.add_parser("demo", help="try the bot: sample mail in a Maildir, SQLite, replies to a folder")
     demo.add_argument("directory", nargs="?", type=Path, default=Path("mailbot-demo"))
@@ -404,6 +413,30 @@ def progress_bar(done: int, total: int) -> None:
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+def cmd_sla_report(arguments: argparse.Namespace) -> int:
+    app = app_from(arguments)
+    month = arguments.month or app.clock.now().strftime("%Y-%m")
+    try:
+        with app.sessions() as session:
+            rows = sla_report(app, session, month, arguments.account)
+    except ValueError:
+        raise CommandError(f"--month {month!r}: expected YYYY-MM", EXIT_USAGE) from None
+    finally:
+        app.dispose()
+    if arguments.format == "json":
+        print_json({"month": month, "account": arguments.account, "rows": rows})
+    elif arguments.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["plan"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        columns = ("plan", "priority", "opened", "first_response_met_pct", "resolution_met_pct", "first_response_median_h",
+                   "first_response_p90_h", "resolution_median_h", "resolution_p90_h", "survey_average", "breaches")
+        print(f"SLA report {month}" + (f" for {arguments.account}" if arguments.account else ""))
+        print(render_table(columns, [["" if row[c] is None else str(row[c]) for c in columns] for row in rows]))
+    return EXIT_OK
 
 
 def cmd_demo(arguments: argparse.Namespace) -> int:

@@ -155,3 +155,32 @@ def test_waiting_on_the_customer_pauses_both_clocks(tmp_path: Path, sqlite_url: 
         assert case.first_response_due == datetime(2026, 1, 13, 13, 0, tzinfo=BOGOTA)
         assert case.next_escalation_at == datetime(2026, 1, 13, 12, 30, tzinfo=BOGOTA)
     app.dispose()
+
+
+def test_sla_report(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.support.cli import run_cli
+
+    clock = FixedClock(FRIDAY_17H)
+    config = config_for(tmp_path, sqlite_url, smtp_sink)
+    app = prepared_app(config, clock)
+    for n in range(3):
+        (tmp_path / "in" / "new" / f"{n}.r.host").write_bytes(customer_mail(sender="ana@bank.test", subject=f"[P1] caso {n}"))
+    run_once(app)
+    with app.sessions() as session:
+        first, second, third = session.scalars(select(Case).order_by(Case.id)).all()
+        first.first_response_at = datetime(2026, 1, 13, 8, 0, tzinfo=BOGOTA)  # 1 h of business time: met
+        second.first_response_at = datetime(2026, 1, 13, 10, 0, tzinfo=BOGOTA)  # 3 h: missed
+        first.status, first.closed_at, first.survey_rating = "closed", datetime(2026, 1, 13, 9, 0, tzinfo=BOGOTA), 5
+        session.commit()
+        numbers = (second.number, third.number)
+    app.dispose()
+    result = run_cli(config, "sla", "report", "--month", "2026-01", "--format", "json")
+    [row] = json.loads(result.stdout)["rows"]
+    assert (row["plan"], row["priority"], row["opened"]) == ("gold", "P1", 3)
+    assert row["first_response_met_pct"] == 33.3  # the third never answered and is long overdue
+    assert row["first_response_median_h"] == 2.0 and row["survey_average"] == 5
+    assert row["breaches"] == ", ".join(sorted(numbers))
+    assert "gold" in run_cli(config, "sla", "report", "--month", "2026-01").stdout
+    assert run_cli(config, "sla", "report", "--month", "2026-01", "--format", "csv").stdout.startswith("plan,priority")
