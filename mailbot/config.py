@@ -433,6 +433,7 @@ class EscalationSettings(Section):
     levels: dict[str, EscalationLevel] = Field(default_factory=dict)
     steps: tuple[EscalationStep, ...] = ()
     sweep_seconds: float = Field(default=60.0, gt=0)
+    monthly_report_to: tuple[str, ...] = ()  # managers who get last month's SLA report on the 1st
 
 
 class LoggingSettings(Section):

@@ -32,6 +32,7 @@ from mailbot.outbound.templates import TemplateMissing
 from mailbot.service.ingest import Ingestor
 from mailbot.service.alerts import alert_plans, default_alert_key, send_alert
 from mailbot.service.runner import Service, deliver_once, run_once
+from mailbot.service.sla_mail import send_monthly_report
 from mailbot.service.sla_report import sla_report
 from mailbot.sources.base import SourceUnavailable
 
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--month", help="YYYY-MM (default: this month)")
     report.add_argument("--account", help="only this account key")
     report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    report.add_argument("--email", action="store_true", help="send last month's report to escalation.monthly_report_to now")
     report.set_defaults(handler=cmd_sla_report)
 
     demo = commands.add_parser("demo", help="try the bot: sample mail in a Maildir, SQLite, replies to a folder")
@@ -417,6 +419,14 @@ def progress_bar(done: int, total: int) -> None:
 
 def cmd_sla_report(arguments: argparse.Namespace) -> int:
     app = app_from(arguments)
+    if arguments.email:
+        try:
+            queued = send_monthly_report(app)
+            delivered = deliver_once(app) if queued else None
+        finally:
+            app.dispose()
+        print(f"monthly SLA report queued for {queued} recipient(s)" + (f"; delivered: {dict(delivered.outcomes)}" if delivered else ""))
+        return EXIT_OK
     month = arguments.month or app.clock.now().strftime("%Y-%m")
     try:
         with app.sessions() as session:

@@ -20,6 +20,7 @@ from mailbot.logs import fields
 from mailbot.service.app import App
 from mailbot.service.inactivity import inactivity_sweep
 from mailbot.service.sla import escalation_sweep
+from mailbot.service.sla_mail import send_monthly_report
 from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
@@ -130,6 +131,10 @@ class Service:
             max_instances=1, coalesce=True,
         )
         self._scheduler.add_job(
+            self._monthly_report, "cron", day=1, hour=7, id="sla_monthly_report", max_instances=1, coalesce=True,
+            timezone=self._app.settings.support.default_timezone,
+        )
+        self._scheduler.add_job(
             self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
         )
         self._scheduler.start()
@@ -154,6 +159,13 @@ class Service:
         if sent:
             log.info("SLA escalations", extra=fields(**dict(sent)))
             self._deliver()
+
+    def _monthly_report(self) -> None:
+        try:
+            if send_monthly_report(self._app):
+                self._deliver()
+        except Exception:  # noqa: BLE001 - a scheduled job must not die
+            log.exception("monthly SLA report failed")
 
     def _request_sweep(self) -> None:
         self._sweep_due.set()

@@ -184,3 +184,30 @@ def test_sla_report(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type
     assert row["breaches"] == ", ".join(sorted(numbers))
     assert "gold" in run_cli(config, "sla", "report", "--month", "2026-01").stdout
     assert run_cli(config, "sla", "report", "--month", "2026-01", "--format", "csv").stdout.startswith("plan,priority")
+
+
+def test_customer_escalation_and_monthly_report_mail(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.db.models import OutboxMessage
+    from mailbot.service.sla_mail import send_monthly_report
+
+    clock = FixedClock(FRIDAY_17H)
+    config = config_for(tmp_path, sqlite_url, smtp_sink)
+    config.write_text(config.read_text() + '\n[escalation]\nmonthly_report_to = ["boss@vendor.test"]\n')
+    app = prepared_app(config, clock)
+    open_p1(app, tmp_path)
+    with app.sessions() as session:
+        ack = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "acknowledgment")).one()
+    smtp_sink.clear()
+    # Saturday: the customer asks to escalate; the first pending step's level hears of it at once.
+    clock.set(datetime(2026, 1, 10, 10, 0, tzinfo=BOGOTA))
+    (tmp_path / "in" / "new" / "2.esc.host").write_bytes(customer_mail(
+        sender="ana@bank.test", subject="Re: caído", in_reply_to=ack.message_id, body="Por favor escalar, seguimos caídos."))
+    run_once(app)
+    received = {mail.rcpt_tos[0]: mail.message for mail in smtp_sink.wait_for(3)}
+    assert "El cliente pide escalar" in received["maria@vendor.test"]["Subject"] or any(
+        "pide escalar" in str(message["Subject"]) for message in received.values())
+    assert sent_levels(app) == [("assigned", True)]
+    # The monthly report goes once per month and address.
+    clock.set(datetime(2026, 2, 1, 7, 0, tzinfo=BOGOTA))
+    assert send_monthly_report(app) == 1 and send_monthly_report(app) == 0
+    app.dispose()
