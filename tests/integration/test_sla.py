@@ -211,3 +211,27 @@ def test_customer_escalation_and_monthly_report_mail(tmp_path: Path, sqlite_url:
     clock.set(datetime(2026, 2, 1, 7, 0, tzinfo=BOGOTA))
     assert send_monthly_report(app) == 1 and send_monthly_report(app) == 0
     app.dispose()
+
+
+def test_a_managers_reply_to_an_escalation_is_an_internal_note(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.db.models import CaseMessage, InboundRecord
+
+    clock = FixedClock(FRIDAY_17H)
+    app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
+    open_p1(app, tmp_path)
+    clock.set(datetime(2026, 1, 13, 9, 1, tzinfo=BOGOTA))
+    escalation_sweep(app)
+    deliver_once(app)
+    notice = next(mail.message for mail in smtp_sink.wait_for(3) if mail.rcpt_tos == ("laura@vendor.test",))
+    smtp_sink.clear()
+    (tmp_path / "in" / "new" / "3.mgr.host").write_bytes(customer_mail(
+        sender="laura@vendor.test", sender_name="Laura", subject=f"Re: {notice['Subject']}",
+        in_reply_to=notice["Message-ID"].strip("<>"), body="María, llama al cliente ya. Lo sigo yo."))
+    run_once(app)
+    received = smtp_sink.wait_for(1)
+    assert [mail.rcpt_tos for mail in received] == [("maria@vendor.test",)]  # the engineers hear of it; the customer does not
+    with app.sessions() as session:
+        assert session.scalars(select(InboundRecord.rule).order_by(InboundRecord.id.desc())).first() == "third_party_reply"
+        note = session.scalars(select(CaseMessage).where(CaseMessage.sender == "laura@vendor.test")).one()
+        assert note.internal
+    app.dispose()
