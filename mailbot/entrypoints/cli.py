@@ -23,7 +23,7 @@ from mailbot.delivery.outbox import retry_failed
 from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
-from mailbot.entrypoints.tables import render_table
+from mailbot.entrypoints.tables import describe_case, progress_bar, render_table, short
 from mailbot.logs import configure_logging, fields
 from mailbot.outbound.samples import template_problems
 from mailbot.service.app import App, build_app
@@ -264,7 +264,7 @@ def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dic
     if arguments.json:
         print_json(rows)
     else:
-        print(render_table(columns, [[_short(row[column], column) for column in columns] for row in rows]))
+        print(render_table(columns, [[short(row[column], column) for column in columns] for row in rows]))
     return EXIT_OK
 
 
@@ -274,13 +274,6 @@ def cmd_cases_list(arguments: argparse.Namespace) -> int:
         lambda session: list_cases(session, tuple(arguments.status), arguments.limit),
         ("number", "status", "account", "contact", "opened_at", "subject"),
     )
-
-
-def _short(value: Any, column: str) -> str:
-    text = "" if value is None else str(value)
-    if column == "opened_at":
-        return text[:16].replace("T", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def cmd_cases_show(arguments: argparse.Namespace) -> int:
@@ -295,41 +288,6 @@ def cmd_cases_show(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     print(describe_case(case))
     return EXIT_OK
-
-
-def describe_case(case: dict[str, Any]) -> str:
-    lines = [
-        f"{case['number']}  {case['subject']}",
-        f"  status   {case['status']}",
-        f"  account  {case['account_name']} ({case['account']}), plan {case['plan']}",
-        f"  contact  {case['contact'] or '-'}",
-        f"  type     {case['ticket_type'] or '-'}, priority {case['priority'] or '-'}",
-        f"  opened   {case['opened_at']}",
-        f"  due      first response {case['first_response_due'] or '-'}, resolution {case['resolution_due'] or '-'}",
-        "",
-    ]
-    if case.get("assigned_to") or case.get("survey_rating"):
-        lines.insert(-1, f"  assigned {case.get('assigned_to') or '-'}, rating {case.get('survey_rating') or '-'}"
-                         f" {case.get('survey_comment') or ''}".rstrip())
-    for message in case["messages"]:
-        arrow = "<-" if message["direction"] == "in" else "->"
-        lines.append(f"{arrow} {message['at'][:19]}  {message['from']} -> {message['to']}")
-        lines.append(f"   {message['subject']}")
-        delivery = message.get("delivery")
-        if delivery:
-            state = delivery["status"]
-            if state == "pending":
-                state += f", attempt {delivery['attempts']}, next at {delivery['next_attempt_at']}"
-            if delivery["last_error"]:
-                state += f", last error: {delivery['last_error']}"
-            lines.append(f"   delivery: {state}")
-        for attachment in message["attachments"]:
-            lines.append(f"   attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
-        lines.append("")
-    if case.get("events"):
-        lines.append("events:")
-        lines += [f"  {event['at'][:19]}  {event['actor']}  {event['kind']} {event['detail']}".rstrip() for event in case["events"]]
-    return "\n".join(lines)
 
 
 def cmd_quarantine_list(arguments: argparse.Namespace) -> int:
@@ -406,15 +364,6 @@ def parse_variable(item: str) -> tuple[str, str]:
     if not separator or not name.strip().isidentifier():
         raise CommandError(f"--var {item!r}: expected KEY=VALUE", EXIT_USAGE)
     return name.strip(), value
-
-
-def progress_bar(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def cmd_sla_report(arguments: argparse.Namespace) -> int:

@@ -1,8 +1,10 @@
-"""Plain-text tables for people at a terminal."""
+"""Terminal output for people: tables, a case's story, a progress bar."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def render_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -13,3 +15,54 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths)).rstrip()]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def short(value: Any, column: str) -> str:
+    text = "" if value is None else str(value)
+    if column == "opened_at":
+        return text[:16].replace("T", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_case(case: dict[str, Any]) -> str:
+    lines = [
+        f"{case['number']}  {case['subject']}",
+        f"  status   {case['status']}",
+        f"  account  {case['account_name']} ({case['account']}), plan {case['plan']}",
+        f"  contact  {case['contact'] or '-'}",
+        f"  type     {case['ticket_type'] or '-'}, priority {case['priority'] or '-'}",
+        f"  opened   {case['opened_at']}",
+        f"  due      first response {case['first_response_due'] or '-'}, resolution {case['resolution_due'] or '-'}",
+        "",
+    ]
+    if case.get("assigned_to") or case.get("survey_rating"):
+        lines.insert(-1, f"  assigned {case.get('assigned_to') or '-'}, rating {case.get('survey_rating') or '-'}"
+                         f" {case.get('survey_comment') or ''}".rstrip())
+    for message in case["messages"]:
+        arrow = "<-" if message["direction"] == "in" else "->"
+        lines.append(f"{arrow} {message['at'][:19]}  {message['from']} -> {message['to']}")
+        lines.append(f"   {message['subject']}")
+        delivery = message.get("delivery")
+        if delivery:
+            state = delivery["status"]
+            if state == "pending":
+                state += f", attempt {delivery['attempts']}, next at {delivery['next_attempt_at']}"
+            if delivery["last_error"]:
+                state += f", last error: {delivery['last_error']}"
+            lines.append(f"   delivery: {state}")
+        for attachment in message["attachments"]:
+            lines.append(f"   attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
+        lines.append("")
+    if case.get("events"):
+        lines.append("events:")
+        lines += [f"  {event['at'][:19]}  {event['actor']}  {event['kind']} {event['detail']}".rstrip() for event in case["events"]]
+    return "\n".join(lines)
+
+
+def progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()

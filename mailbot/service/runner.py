@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -141,31 +142,24 @@ class Service:
         self._sweep_due.set()  # a first sweep at start-up catches what a crash left half done
 
     def _case_lifecycle(self) -> None:
-        try:
-            done = inactivity_sweep(self._app)
-        except Exception:  # noqa: BLE001 - a scheduled job must not die; it runs again at the next interval
-            log.exception("case lifecycle job failed")
-            return
-        if done:
-            log.info("case lifecycle", extra=fields(**dict(done)))
-            self._deliver()
+        self._run_job("case lifecycle", inactivity_sweep)
 
     def _sla_escalation(self) -> None:
-        try:
-            sent = escalation_sweep(self._app)
-        except Exception:  # noqa: BLE001 - a scheduled job must not die; it runs again at the next interval
-            log.exception("SLA escalation job failed")
-            return
-        if sent:
-            log.info("SLA escalations", extra=fields(**dict(sent)))
-            self._deliver()
+        self._run_job("SLA escalations", escalation_sweep)
 
     def _monthly_report(self) -> None:
+        self._run_job("monthly SLA report", lambda app: Counter(queued=send_monthly_report(app)))
+
+    def _run_job(self, name: str, job: Callable[[App], Counter[str]]) -> None:
+        """A scheduled job never dies (it runs again at its next interval); what it queued goes out at once."""
         try:
-            if send_monthly_report(self._app):
-                self._deliver()
-        except Exception:  # noqa: BLE001 - a scheduled job must not die
-            log.exception("monthly SLA report failed")
+            done = +job(self._app)
+        except Exception:  # noqa: BLE001
+            log.exception(f"{name} job failed")
+            return
+        if done:
+            log.info(name, extra=fields(**dict(done)))
+            self._deliver()
 
     def _request_sweep(self) -> None:
         self._sweep_due.set()
