@@ -20,7 +20,7 @@ from mailbot.db.engine import transaction
 from mailbot.db.models import Case, OutboxMessage
 from mailbot.delivery.transports import DeliveryError, MaildirTransport, Parcel, PartialDelivery, SmtpTransport, Transport
 from mailbot.logs import fields
-from mailbot.service.app import App
+from mailbot.app import App
 
 log = logging.getLogger(__name__)
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

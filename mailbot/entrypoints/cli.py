@@ -26,14 +26,14 @@ from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.tables import describe_case, progress_bar, render_table, short
 from mailbot.logs import configure_logging, fields
 from mailbot.outbound.samples import template_problems
-from mailbot.service.app import App, build_app
-from mailbot.service.case_views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
+from mailbot.app import App, build_app
+from mailbot.cases.views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
 from mailbot.outbound.templates import TemplateMissing
-from mailbot.service.ingest import Ingestor
-from mailbot.service.alerts import alert_plans, default_alert_key, send_alert
-from mailbot.service.runner import Service, deliver_once, run_once
-from mailbot.service.sla_mail import send_monthly_report
-from mailbot.service.sla_report import sla_report
+from mailbot.intake.ingest import Ingestor
+from mailbot.alerts.send import alert_plans, default_alert_key, send_alert
+from mailbot.runtime.runner import Service, deliver_once, run_once
+from mailbot.sla.monthly_mail import send_monthly_report
+from mailbot.sla.report import sla_report
 from mailbot.sources.base import SourceUnavailable
 
 log = logging.getLogger("mailbot")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.db.models import OutboxMessage
-from mailbot.service.runner import run_once
+from mailbot.runtime.runner import run_once
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.dovecot import DovecotServer, dovecot_available

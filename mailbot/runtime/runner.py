@@ -18,11 +18,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
 from mailbot.logs import fields
-from mailbot.service.app import App
-from mailbot.service.inactivity import inactivity_sweep
-from mailbot.service.sla import escalation_sweep
-from mailbot.service.sla_mail import send_monthly_report
-from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
+from mailbot.app import App
+from mailbot.cases.inactivity import inactivity_sweep
+from mailbot.sla.escalations import escalation_sweep
+from mailbot.sla.monthly_mail import send_monthly_report
+from mailbot.intake.ingest import OUTAGES, IngestReport, Ingestor
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
 
