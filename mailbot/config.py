@@ -238,6 +238,39 @@ class ServiceSettings(Section):
         return self
 
 
+class HealthSettings(Section):
+    """The HTTP endpoint of `mailbot run`: /healthz, /readyz and /metrics (Prometheus)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:9464"  # HOST:PORT, [IPv6]:PORT; 0.0.0.0 to be scraped from other machines
+    ready_margin_seconds: float = Field(default=60.0, ge=0)  # slack on the mailbox's expected quiet time
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        split_listen_address(value)
+        return value.strip()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_listen_address(self.listen)
+
+
+def split_listen_address(value: str) -> tuple[str, int]:
+    """'127.0.0.1:9464' -> ('127.0.0.1', 9464); '[::1]:9464' -> ('::1', 9464)."""
+    text = value.strip()
+    if text.startswith("["):  # an IPv6 address has colons of its own: RFC 3986 puts it in brackets
+        host, _bracket, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _colon, port = text.rpartition(":")
+    if not host or not port or any(mark in host for mark in "[]") or (":" in host and not text.startswith("[")):
+        raise ValueError(f"must be HOST:PORT such as 127.0.0.1:9464 (IPv6 in brackets: [::1]:9464), not {value!r}")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"port must be a number from 1 to 65535, not {port!r}")
+    return host, int(port)
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -264,6 +297,7 @@ class Settings(Section):
     escalation: EscalationSettings = EscalationSettings()
     templates: TemplateSettings = TemplateSettings()
     service: ServiceSettings = ServiceSettings()
+    health: HealthSettings = HealthSettings()
     logging: LoggingSettings = LoggingSettings()
 
 
