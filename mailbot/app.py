@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +15,7 @@ from mailbot.outbound.replies import ReplyComposer
 from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.case_numbers import CaseNumbering
 from mailbot.policy.catalog import Catalog
+from mailbot.runtime.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class App:
     replies: ReplyComposer
     catalog: Catalog
     engineers: dict[str, EngineerSettings]  # by address
+    metrics: Metrics = field(default_factory=Metrics)  # this process's counters, served by `mailbot run`
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -25,6 +25,7 @@ from mailbot.app import App
 
 log = logging.getLogger(__name__)
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+UNREACHABLE, REFUSED = "unreachable", "refused"  # delivery rounds that never got to a message
 SENDING_LEASE = timedelta(minutes=10)  # longer than any SMTP conversation
 
 
@@ -76,11 +77,13 @@ async def deliver_due(app: App, transport: Transport) -> DeliveryReport:
                 pass
     except ServerRefused as error:
         report.refused = error
+        app.metrics.delivery_attempt(REFUSED)  # once per round that could not log in: no message was tried
         noted = note_on_due_rows(app, f"not sent: {error}")
         log.error("delivery refused by the server", extra=fields(server=error.server, error=error.reason, hint=error.hint,
                                                                  waiting=noted))
     except DeliveryError as error:
         report.server_unreachable = str(error)
+        app.metrics.delivery_attempt(UNREACHABLE)  # once per round that could not connect
         noted = note_on_due_rows(app, f"not sent yet: {error}")
         log.warning("delivery postponed: server unreachable", extra=fields(error=str(error), waiting=noted))
     return report
@@ -127,10 +130,12 @@ async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) 
             row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, partial
             log.info("mail sent", extra=_row_fields(session, row, refused=partial))
         report.outcomes[SENT] += 1
+        app.metrics.delivery_attempt(SENT)
         return True
     with transaction(app.sessions) as session:
         outcome = record_failure(session, session.get_one(OutboxMessage, row_id), failure, app.clock.now(), app.settings.outbox)
     report.outcomes[outcome] += 1
+    app.metrics.delivery_attempt(outcome)
     if failure.connection:
         report.server_unreachable = str(failure)
         return False

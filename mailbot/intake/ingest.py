@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
-from mailbot.db.engine import transaction
+from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
@@ -52,6 +52,9 @@ OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTi
 MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
 ALREADY_HANDLED = "already_handled"
 DUPLICATE = "duplicate"
+# The "rule" of the two outcomes no policy rule decides, as the metrics show them.
+BY_CHECKPOINT = "checkpoint"  # another worker handled it first
+BY_KNOWN_MESSAGE = "known_message"  # its Message-ID (or the raw bytes' hash) is in the inbound log
 
 
 class PlanNotConfigured(Exception):
@@ -114,6 +117,8 @@ class Ingestor:
 
     def handle(self, source_key: str, mail: FetchedMail) -> str:
         """Process one message to its end state; returns its outcome. Database outages propagate."""
+        if mail.arrived_at is None:
+            mail = replace(mail, arrived_at=self._app.clock.now())  # the source cannot tell: when it was fetched
         if mail.oversize:
             limit = self._app.settings.limits.max_message_bytes
             return self.quarantine(source_key, mail, None, f"message of {mail.oversize} bytes exceeds "
@@ -141,15 +146,18 @@ class Ingestor:
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, now)
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
+                self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED  # another worker got here first
             if self._seen_before(session, source_key, mail, message.message_key):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
+                self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
                 return DUPLICATE
             situation = self._situation(session, message, now)
             decision = decide(situation, self._app.policy)
             applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
             advance(checkpoint, mail.uidvalidity, mail.uid, now)
+            self._count(session, decision.outcome.value, decision.rule, mail.arrived_at)
         log.info(
             "message handled",
             extra=self._message_fields(
@@ -165,6 +173,16 @@ class Ingestor:
             ),
         )
         return decision.outcome.value
+
+    def _count(self, session: Session, outcome: str, rule: str, arrived_at: datetime | None) -> None:
+        """Counted when the transaction commits: a message rolled back by an outage counts once, when it is done."""
+        metrics, clock = self._app.metrics, self._app.clock
+
+        def count() -> None:
+            latency = (clock.now() - arrived_at).total_seconds() if arrived_at else None
+            metrics.message_handled(outcome, rule, latency)
+
+        after_commit(session, count)
 
     def _seen_before(self, session: Session, source_key: str, mail: FetchedMail, message_key: str) -> bool:
         if is_known_message(session, message_key):
@@ -207,9 +225,11 @@ class Ingestor:
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, now)
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
+                self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED
             if self._seen_before(session, source_key, mail, key):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
+                self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
                 return DUPLICATE
             session.add(
                 QuarantinedMessage(
@@ -228,6 +248,7 @@ class Ingestor:
                 )
             )
             advance(checkpoint, mail.uidvalidity, mail.uid, now)
+            self._count(session, "quarantined", "quarantine", mail.arrived_at)
         log.error("message quarantined", extra=fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error))
         return "quarantined"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN
-from mailbot.db.engine import transaction
+from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import Case, CaseEscalation, CaseEvent, CaseMessage
 from mailbot.logs import fields
 from mailbot.outbound.labels import labels, long_local_time
@@ -93,10 +93,17 @@ def escalate_locked(app: App, session: Session, case: Case, now: datetime, *, cu
         notify(app, session, work, case, item, calendar, now, customer_request)
         work.event("mailbot", "escalated", f"{item.clock} {item.at} -> {item.notify}")
         sent[f"{item.clock}:{item.notify}"] += 1
+        count_when_committed(app, session, item, now)
         log.info("escalation sent", extra=fields(case=case.number, clock=item.clock, at=item.at, level=item.notify))
     session.flush()
     reschedule(app, session, case, now)
     return sent
+
+
+def count_when_committed(app: App, session: Session, item: Threshold, now: datetime) -> None:
+    """A warning comes before the clock's target, a breach at or after it (as the notice itself says)."""
+    breached = now >= item.breach
+    after_commit(session, lambda: app.metrics.escalation_sent(item.clock, breached))
 
 
 def recipients(app: App, work: CaseWork, level: str) -> list[tuple[str, str, str | None]]:

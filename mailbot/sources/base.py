@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from mailbot.db.checkpoints import Position
@@ -23,6 +24,7 @@ class FetchedMail:
     uid: int
     raw: bytes  # the whole message, or only its headers when it is oversize
     oversize: int = 0  # the real size when the message was over the limit and not downloaded
+    arrived_at: datetime | None = None  # when the mailbox got it (IMAP INTERNALDATE, the Maildir file's time)
 
 
 class MailSource(Protocol):

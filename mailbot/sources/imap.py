@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from imapclient import IMAPClient
@@ -130,12 +131,13 @@ class ImapMailSource:
             if isinstance(batch, Oversize):
                 yield self._headers_only(batch)
                 continue
-            fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]"]))
+            fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"]))
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if raw is None:
                     continue  # expunged between SEARCH and FETCH
-                yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw))
+                yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw),
+                                  arrived_at=_as_utc(fetched[uid].get(b"INTERNALDATE")))
 
     def _headers_only(self, oversize: "Oversize") -> FetchedMail:
         fetched = self._call(lambda c: c.fetch([oversize.uid], ["BODY.PEEK[HEADER]"]))
@@ -264,6 +266,13 @@ class ImapMailSource:
 class Oversize:
     uid: int
     size: int
+
+
+def _as_utc(moment: Any) -> datetime | None:
+    """INTERNALDATE (RFC 3501: when the server received the message); imapclient hands it over as naive local time."""
+    if not isinstance(moment, datetime):
+        return None
+    return moment.astimezone(timezone.utc)
 
 
 def _announces_new_mail(responses: Any) -> bool:

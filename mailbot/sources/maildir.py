@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from mailbot.db.checkpoints import Position
@@ -61,7 +62,8 @@ class MaildirSource:
             if skip_recorded and self._is_recorded(self.key, source_ref):
                 continue  # checked before reading: cur/ holds the whole history
             try:
-                size = entry.stat().st_size
+                status = entry.stat()
+                size = status.st_size
                 raw = entry.read_bytes() if size <= self._max_message_bytes else _headers_of(entry)
             except (FileNotFoundError, IsADirectoryError):
                 continue  # another worker took it meanwhile
@@ -69,7 +71,9 @@ class MaildirSource:
                 raise SourceUnavailable(f"Maildir {entry}: {error}") from error
             self._files[source_ref] = entry
             oversize = size if size > self._max_message_bytes else 0
-            yield FetchedMail(source_ref=source_ref, uidvalidity=0, uid=0, raw=raw, oversize=oversize)
+            # The file was written when the mail was delivered: its time is the message's arrival.
+            yield FetchedMail(source_ref=source_ref, uidvalidity=0, uid=0, raw=raw, oversize=oversize,
+                              arrived_at=datetime.fromtimestamp(status.st_mtime, timezone.utc))
 
     def mark_handled(self, mails: Sequence[FetchedMail]) -> None:
         for mail in mails:
