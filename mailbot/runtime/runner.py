@@ -25,6 +25,8 @@ from mailbot.cases.inactivity import inactivity_sweep
 from mailbot.sla.escalations import escalation_sweep
 from mailbot.sla.monthly_mail import send_monthly_report
 from mailbot.intake.ingest import OUTAGES, IngestReport, Ingestor
+from mailbot.runtime.health import start_health
+from mailbot.runtime.readiness import MailboxWatch, longest_quiet_seconds
 from mailbot.runtime.exit_codes import EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED
 from mailbot.runtime.refusals import Refusals
 from mailbot.sources.base import MailSource, SourceUnavailable
@@ -101,9 +103,12 @@ class Service:
         service = app.settings.service
         self._refusals = Refusals(service.refused_tries, service.refused_retry_seconds)
         self.last_mailbox_read: float | None = None  # time.time() of the last round that read the mailbox
+        self._mailbox_watch = MailboxWatch(longest_quiet_seconds(app.settings.source),
+                                           app.settings.health.ready_margin_seconds, time.time())
 
     def run(self) -> int:
         """Returns the exit code: 0 after a requested stop, EXIT_REFUSED when a server kept refusing us."""
+        health = start_health(self._app, self._mailbox_watch)  # binds health.listen first: a port in use stops us here
         source = build_source(self._app.settings, self._app.sessions)
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
@@ -112,6 +117,8 @@ class Service:
         finally:
             self._scheduler.shutdown(wait=True)
             source.close()
+            if health is not None:
+                health.stop()
         if self._refusals.fatal is not None:
             error = self._refusals.fatal
             log.critical("giving up: a server keeps refusing us", extra=fields(
@@ -159,6 +166,14 @@ class Service:
         self._sleep(self._app.settings.service.refused_retry_seconds)
 
     def _round(self, source: MailSource) -> None:
+        """One round, watched for /readyz: a round that raises means the mailbox (or the database) is failing."""
+        try:
+            self._read_and_wait(source)
+        except Exception as error:
+            self._mailbox_watch.failed(time.time(), error)
+            raise
+
+    def _read_and_wait(self, source: MailSource) -> None:
         self._wake.clear()  # before looking: a stop or a wake-up after this point is never lost
         sweep = self._sweep_due.is_set()
         self._sweep_due.clear()
@@ -166,6 +181,8 @@ class Service:
         if sweep and not self._stop.is_set():
             report.outcomes.update(self._ingestor.ingest(source, self._stop).outcomes)
         self.last_mailbox_read = time.time()
+        self._mailbox_watch.read(self.last_mailbox_read)
+        self._app.metrics.mailbox_read(self.last_mailbox_read)
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
         if report.new_work:
