@@ -57,8 +57,9 @@ class DatabaseProbe:
 
     def facts(self) -> DatabaseFacts:
         """Counts over indexed columns (outbox status, case status); raises when the database does not answer."""
-        if missing_sqlite_file(self._url):
-            raise FileNotFoundError(f"SQLite file {missing_sqlite_file(self._url)} does not exist")
+        missing = missing_sqlite_file(self._url)
+        if missing:
+            raise FileNotFoundError(f"SQLite file {missing} does not exist")
         with Session(self._engine) as session:
             return read_facts(session, self._clock.now())
 
@@ -70,7 +71,7 @@ def read_facts(session: Session, now: datetime) -> DatabaseFacts:
     by_status = dict(session.execute(
         select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(OUTBOX_COUNTED))
         .group_by(OutboxMessage.status)
-    ).tuples().all())
+    ).all())
     oldest = session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(OUTBOX_WAITING)))
     # The quarantine is an operator's short work list: a scan of it is cheap.
     quarantined = session.scalar(select(func.count()).select_from(QuarantinedMessage)
@@ -78,7 +79,7 @@ def read_facts(session: Session, now: datetime) -> DatabaseFacts:
     open_cases = session.execute(
         select(Account.plan_name, Case.priority, func.count()).join(Account, Case.account_id == Account.id)
         .where(Case.status.in_(CASES_NOT_CLOSED)).group_by(Account.plan_name, Case.priority)
-    ).tuples().all()
+    ).all()
     return DatabaseFacts(
         outbox={status: int(by_status.get(status, 0)) for status in OUTBOX_COUNTED},
         oldest_pending_age_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
