@@ -13,6 +13,7 @@ from mailbot.db.migrate import upgrade_to_head
 from mailbot.directory.files import read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.app import App, build_app
+from tests.support.dovecot import free_port
 
 SUPPORT_ADDRESS = "support@example.test"
 
@@ -93,6 +94,8 @@ def write_config(
         "source": source,
         "delivery": delivery,
         "outbox": {"backoff_initial_seconds": 1, "backoff_max_seconds": 4},
+        # Never the default 9464: services of tests (and of colleagues on this machine) must not collide.
+        "health": {"listen": f"127.0.0.1:{free_port()}"},
         **({} if presets else {"plans.standard": {"display_name": "Standard"}, "plans.advanced": {"display_name": "Advanced"}}),
         **{name.replace("__", "."): values for name, values in sections.items()},
     }
