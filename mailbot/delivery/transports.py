@@ -13,6 +13,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from mailbot.auth.credentials import Credentials
 from mailbot.config import MaildirDelivery, SmtpDelivery
 
 
@@ -47,9 +48,9 @@ class Transport(Protocol):
 class SmtpTransport:
     """One SMTP session per delivery round; messages go through it one by one."""
 
-    def __init__(self, settings: SmtpDelivery, password: str | None) -> None:
+    def __init__(self, settings: SmtpDelivery, credentials: Credentials) -> None:
         self._settings = settings
-        self._password = password
+        self._credentials = credentials
         self._client: aiosmtplib.SMTP | None = None
 
     async def __aenter__(self) -> "SmtpTransport":
@@ -65,8 +66,7 @@ class SmtpTransport:
         )
         try:
             await client.connect()
-            if s.user:
-                await client.login(s.user, self._password or "")
+            await self._credentials.login_smtp(client)
         except aiosmtplib.SMTPAuthenticationError as error:
             raise DeliveryError(f"SMTP login as {s.user} refused: {error}", permanent=False, connection=True) from error
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:

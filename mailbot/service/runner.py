@@ -40,13 +40,13 @@ class RunSummary:
 
 
 def deliver_once(app: App) -> DeliveryReport:
-    return asyncio.run(deliver_due(app, build_transport(app.settings)))
+    return asyncio.run(deliver_due(app, build_transport(app.settings, app.delivery_credentials)))
 
 
 def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
     """Handle all waiting mail (plus a catch-up sweep), deliver the outbox, return."""
     stop = stop or threading.Event()
-    source = build_source(app.settings, app.sessions)
+    source = build_source(app.settings, app.sessions, app.source_credentials)
     ingestor = Ingestor(app)
     summary = RunSummary()
     try:
@@ -73,7 +73,7 @@ class Service:
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def run(self) -> None:
-        source = build_source(self._app.settings, self._app.sessions)
+        source = build_source(self._app.settings, self._app.sessions, self._app.source_credentials)
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
         failures = 0
