@@ -124,23 +124,35 @@ def refusal(label: str, body: Mapping[str, Any], fallback: str = "") -> ServerRe
     return ServerRefused(label, reason, HINTS.get(error, "check the OAuth2 settings of this connection"))
 
 
-class TimeoutSession(requests.Session):
-    """A requests session with a default timeout: MSAL and google-auth do not always pass one."""
+class TokenEndpointSession(requests.Session):
+    """A requests session with a default timeout (MSAL and google-auth do not always pass one) and CA file.
 
-    def __init__(self, timeout_seconds: float) -> None:
+    The CA file is passed per request because requests lets REQUESTS_CA_BUNDLE override a session's own
+    `verify`, which would silently ignore the configured tls_ca_file.
+    """
+
+    def __init__(self, timeout_seconds: float, ca_file: str | None) -> None:
         super().__init__()
         self._timeout_seconds = timeout_seconds
+        self._ca_file = ca_file
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout_seconds)
+        if self._ca_file:
+            kwargs.setdefault("verify", self._ca_file)
         return super().request(method, url, *args, **kwargs)
 
 
 def http_session(settings: OAuth2Settings) -> requests.Session:
     """The HTTP client for one token endpoint; a private CA replaces the system's when configured."""
-    session = TimeoutSession(settings.timeout_seconds)
-    session.verify = str(settings.tls_ca_file) if settings.tls_ca_file else True
-    return session
+    return TokenEndpointSession(settings.timeout_seconds, str(settings.tls_ca_file) if settings.tls_ca_file else None)
+
+
+def unreachable(label: str, what: str, error: Exception) -> ServerRefused | AuthUnavailable:
+    """An HTTP failure: an untrusted certificate is a refusal (waiting will not help), anything else an outage."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return ServerRefused(label, f"{what}: TLS failed: {error}", "trust its CA with oauth2.tls_ca_file")
+    return AuthUnavailable(f"{label}: {what} unreachable: {error}")
 
 
 class RefreshTokenGrant:
@@ -178,7 +190,7 @@ def post_token_request(
     try:
         response = session.post(url, data=dict(form), headers={"Accept": "application/json"})
     except requests.RequestException as error:
-        raise AuthUnavailable(f"{settings.label}: token endpoint {url} unreachable: {error}") from error
+        raise unreachable(settings.label, f"token endpoint {url}", error) from error
     if response.status_code >= 500 or response.status_code == 429:
         raise AuthUnavailable(f"{settings.label}: token endpoint {url} answered {response.status_code}")
     try:

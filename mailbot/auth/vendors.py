@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from mailbot.auth.settings import OAuth2Settings
-from mailbot.auth.tokens import AccessToken, AuthUnavailable, refusal, token_from_response
+from mailbot.auth.tokens import AccessToken, AuthUnavailable, refusal, token_from_response, unreachable
 from mailbot.errors import ServerRefused
 
 MSAL_RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})  # MSAL adds these itself and refuses them
@@ -47,7 +47,7 @@ class _Msal:
                 return msal.ConfidentialClientApplication(s.client_id, client_credential=s.client_secret(), **options)
             return msal.PublicClientApplication(s.client_id, **options)
         except requests.RequestException as error:
-            raise AuthUnavailable(f"{s.label}: authority {s.effective_authority} unreachable: {error}") from error
+            raise unreachable(s.label, f"authority {s.effective_authority}", error) from error
         except ValueError as error:  # MSAL's word for "no such tenant / authority"
             raise ServerRefused(s.label, str(error), "check tenant_id (or authority)") from error
 
@@ -65,7 +65,7 @@ class _Msal:
         try:
             return operation()
         except requests.RequestException as error:
-            raise AuthUnavailable(f"{self._settings.label}: token endpoint unreachable: {error}") from error
+            raise unreachable(self._settings.label, "token endpoint", error) from error
 
 
 class MsalClientCredentials(_Msal):
