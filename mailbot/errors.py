@@ -8,6 +8,11 @@ the service gives up after a configured number of tries, exiting non-zero so cro
 
 from __future__ import annotations
 
+import ast
+import re
+
+_BYTES_LITERAL = re.compile(r"(?<![\w])b'(?:[^'\\]|\\.)*'" + r'|(?<![\w])b"(?:[^"\\]|\\.)*"')
+
 
 class ServerRefused(Exception):
     """A server (or an OAuth2 token endpoint) refused us; the operator has to change something.
@@ -31,4 +36,12 @@ def decoded(value: object) -> str:
         return bytes(value).decode("utf-8", "replace").strip()
     if isinstance(value, (list, tuple)):
         return "; ".join(decoded(item) for item in value)
-    return str(value).strip()
+    # imapclient re-raises server replies as str(bytes): "b'[AUTHENTICATIONFAILED] Authentication failed.'"
+    return _BYTES_LITERAL.sub(_literal_text, str(value)).strip()
+
+
+def _literal_text(match: re.Match[str]) -> str:
+    try:
+        return bytes(ast.literal_eval(match.group(0))).decode("utf-8", "replace")
+    except (ValueError, SyntaxError):
+        return match.group(0)

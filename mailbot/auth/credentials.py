@@ -136,7 +136,8 @@ class OAuth2Credentials:
             self._login_token = token
             return
         if 400 <= response.code < 500:
-            raise aiosmtplib.SMTPResponseException(response.code, response.message)  # temporary: retried
+            # e.g. 454 (RFC 4954): temporary; the transport retries such codes like a password login's
+            raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
         self._tokens.forget()
         reason = f"{response.code} {response.message}" + (f" (server said: {error_challenge})" if error_challenge else "")
         raise ServerRefused(server, reason, REFUSED_HINT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ import aiosmtplib
 
 from mailbot.auth.credentials import Credentials
 from mailbot.config import MaildirDelivery, SmtpDelivery
+from mailbot.errors import ServerRefused, decoded
+from mailbot.keepalive import enable_keepalive
+
+TEMPORARY_AUTH_CODES = (432, 454)  # RFC 4954: a transition is needed / temporary authentication failure
 
 
 class DeliveryError(Exception):
@@ -66,13 +71,43 @@ class SmtpTransport:
         )
         try:
             await client.connect()
-            await self._credentials.login_smtp(client)
-        except aiosmtplib.SMTPAuthenticationError as error:
-            raise DeliveryError(f"SMTP login as {s.user} refused: {error}", permanent=False, connection=True) from error
+            _keep_alive(client)
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
-            raise DeliveryError(f"SMTP {s.host}:{s.effective_port} unreachable: {error}", permanent=False, connection=True) from error
+            client.close()
+            raise self._connect_problem(error) from error
+        try:
+            await self._credentials.login_smtp(client)  # a password, or an OAuth2 token over SASL
+        except ServerRefused:
+            client.close()  # an OAuth2 refusal already names the server (or the token endpoint) and the fix
+            raise
+        except aiosmtplib.SMTPAuthenticationError as error:
+            client.close()
+            if error.code in TEMPORARY_AUTH_CODES:
+                raise DeliveryError(f"{self.server}: login failed for now: {error.code} {error.message}",
+                                    permanent=False, connection=True) from error
+            raise ServerRefused(self.server, f"login as {s.user} refused: {error.code} {error.message}",
+                                "check delivery.user and the password (delivery.password_env or delivery.password_file)") from error
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, asyncio.TimeoutError) as error:
+            client.close()
+            raise self._connect_problem(error) from error
+        except aiosmtplib.SMTPException as error:
+            client.close()
+            raise ServerRefused(self.server, f"cannot log in: {decoded(error)}",
+                                "use delivery.tls = \"starttls\" or \"implicit\", or remove delivery.user") from error
         self._client = client
         return self
+
+    @property
+    def server(self) -> str:
+        return f"SMTP {self._settings.host}:{self._settings.effective_port}"
+
+    def _connect_problem(self, error: BaseException) -> Exception:
+        untrusted = _certificate_error(error)
+        if untrusted is not None:
+            return ServerRefused(self.server, f"certificate not trusted: {untrusted.verify_message}",
+                                 "set delivery.tls_ca_file to the server's CA (or fix delivery.host)")
+        return DeliveryError(f"{self.server} unreachable: {decoded(error) or type(error).__name__}",
+                             permanent=False, connection=True)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None:
@@ -101,6 +136,23 @@ class SmtpTransport:
         if errors:
             # Delivered to the others: resending would duplicate their copy, so record the refusal instead.
             raise PartialDelivery(f"refused by the server for: {', '.join(f'{address} ({code})' for address, (code, _) in errors.items())}")
+
+
+def _keep_alive(client: aiosmtplib.SMTP) -> None:
+    transport = client.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        enable_keepalive(sock)
+
+
+def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """aiosmtplib wraps the TLS handshake's failure; find the certificate verdict in the chain of causes."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class MaildirTransport:

@@ -19,7 +19,8 @@ from sqlalchemy import update
 from mailbot.config import load_settings
 from mailbot.db.models import OutboxMessage
 from mailbot.errors import ServerRefused
-from mailbot.service.runner import deliver_once, run_once
+from mailbot.runtime.exit_codes import EXIT_REFUSED
+from mailbot.runtime.runner import deliver_once, run_once
 from mailbot.sources.base import SourceUnavailable
 from mailbot.sources.factory import build_source
 from mailbot.sources.imap import ImapMailSource
@@ -170,12 +171,13 @@ def test_revoked_refresh_token_is_fatal_with_the_providers_message_and_no_retry(
     token_server.authority.revoke(Path(section["refresh_token_file"]).read_text().strip())
     app = prepared_app(config_with(tmp_path, oauth2_source(oauth_dovecot, mailbox, tmp_path),
                                    {"kind": "maildir", "path": "out"}, source__oauth2=section))
-    with pytest.raises(ServerRefused) as refused:
-        run_once(app)
+    summary = run_once(app)
     app.dispose()
-    assert refused.value.server == "OAuth2 generic"
-    assert refused.value.reason == "invalid_grant: AADSTS70000: The refresh token has been revoked or has expired."
-    assert "refresh token" in refused.value.hint
+    refused = summary.refused
+    assert refused is not None and summary.exit_code == EXIT_REFUSED
+    assert refused.server == "OAuth2 generic"
+    assert refused.reason == "invalid_grant: AADSTS70000: The refresh token has been revoked or has expired."
+    assert "refresh token" in refused.hint
     attempts = [g for g in token_server.authority.grants if g.client_id == section["client_id"]]
     assert [g.error for g in attempts] == ["invalid_grant"]  # asked once, not in a loop
 
@@ -201,12 +203,12 @@ def test_token_without_the_mail_scope_is_refused_by_the_smtp_server(
         app = prepared_app(config_with(tmp_path, imap_source(oauth_dovecot, mailbox, tmp_path), delivery,
                                        delivery__oauth2=section))
         oauth_dovecot.append(mailbox, customer_mail())
-        with pytest.raises(ServerRefused) as refused:
-            run_once(app)
+        refused = run_once(app).delivery.refused
         app.dispose()
-    assert refused.value.server == f"SMTP {sink.host}:{sink.port}"
-    assert refused.value.reason.startswith("535 5.7.8 Username and Password not accepted")
-    assert f"scope={MAIL_SCOPE}" in refused.value.reason  # the server's error challenge, decoded
+    assert refused is not None
+    assert refused.server == f"SMTP {sink.host}:{sink.port}"
+    assert refused.reason.startswith("535 5.7.8 Username and Password not accepted")
+    assert f"scope={MAIL_SCOPE}" in refused.reason  # the server's error challenge, decoded
 
 
 def test_wrong_user_for_the_token_is_refused_by_dovecot(
