@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.config import MaildirDelivery, OutboxSettings, Settings
 from mailbot.db.engine import transaction
 from mailbot.db.models import Case, OutboxMessage
@@ -51,11 +52,12 @@ def backoff(attempts: int, settings: OutboxSettings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.backoff_max_seconds))
 
 
-def build_transport(settings: Settings) -> Transport:
+def build_transport(settings: Settings, credentials: Credentials | None = None) -> Transport:
+    """`credentials` (kept by the app, so OAuth2 tokens outlive one delivery round) or new ones from settings."""
     delivery = settings.delivery
     if isinstance(delivery, MaildirDelivery):
         return MaildirTransport(delivery)
-    return SmtpTransport(delivery, delivery.resolve_password() if delivery.user else None)
+    return SmtpTransport(delivery, credentials or build_credentials(delivery))
 
 
 def has_due(session: Session, now: datetime) -> bool:
