@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from mailbot.db.models import Case, InboundRecord
-from tests.support.bot import imap_source, smtp_delivery, write_config
+from tests.support.bot import imap_source, second_instance_config, smtp_delivery, write_config
 from tests.support.cli import cli_env, command, run_cli, start_service, stop_service, wait_until
 from tests.support.mailgen import customer_mail
 
@@ -102,7 +102,7 @@ def test_two_run_once_processes_give_200_distinct_case_numbers(tmp_path: Path, p
 @pytest.mark.postgres
 def test_two_services_on_one_mailbox_handle_each_message_once(tmp_path: Path, pg_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     config = prepare(tmp_path, pg_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink)
-    services = [start_service(config, tmp_path / f"service{n}.log") for n in range(2)]
+    services = [start_service(path, tmp_path / f"service{n}.log") for n, path in enumerate((config, second_instance_config(config)))]
     try:
         wait_until(lambda: all(b"imap connected" in (tmp_path / f"service{n}.log").read_bytes() for n in range(2)), 30,
                    what="both services")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,15 @@ def write_config(
     path.write_text(toml_document(document, {"presets": list(presets)} if presets else None))
     (folder / "directory.toml").write_text(directory)
     return path
+
+
+def second_instance_config(config: Path) -> Path:
+    """The same configuration for a second `mailbot run` on this machine: only its health port differs."""
+    document = tomllib.loads(config.read_text())
+    listen = document["health"]["listen"]
+    second = config.with_name(f"{config.stem}-2{config.suffix}")
+    second.write_text(config.read_text().replace(f'listen = "{listen}"', f'listen = "127.0.0.1:{free_port()}"'))
+    return second
 
 
 def prepared_app(config: Path, clock: Clock | None = None, *, seed: bool = True) -> App:
