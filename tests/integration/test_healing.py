@@ -115,3 +115,18 @@ def test_a_hung_connection_is_replaced_at_the_next_idle_renewal(tmp_path: Path, 
             assert stop_service(service) == 0, log.read_text()
     assert "connection lost while idle" in log.read_text()
     assert noticed_after < 3 + 2 + 5, f"{noticed_after:.1f} s"  # renewal + timeout + a reconnect
+
+
+def test_mail_waits_out_an_smtp_restart_and_goes_soon_after(tmp_path: Path, dovecot: DovecotServer, mailbox_user: str,
+                                                            smtp_sink: SmtpSink) -> None:
+    service, log = started_service(tmp_path, dovecot, mailbox_user, smtp_sink)
+    try:
+        smtp_sink.restart_later(4.0)
+        back_at = time.monotonic() + 4.0
+        dovecot.append(mailbox_user, customer_mail(message_id="smtp-down@acme.test"))
+        smtp_sink.wait_for(1, timeout=4.0 + ACK_AFTER_RETURN_SECONDS)
+        late = time.monotonic() - back_at
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    assert "delivery postponed: server unreachable" in log.read_text()
+    assert late < ACK_AFTER_RETURN_SECONDS, f"delivered {late:.1f} s after the SMTP server came back"
