@@ -54,7 +54,8 @@ class ImapMailSource:
     @property
     def key(self) -> str:
         s = self._settings
-        return f"imap://{s.user}@{s.host}:{s.effective_port}/{s.folder}"
+        # The user's own "@" is percent-encoded (RFC 3986 userinfo), as migration 0008 did to stored keys.
+        return f"imap://{s.user.replace('@', '%40')}@{s.host}:{s.effective_port}/{s.folder}"
 
     # -- connection ---------------------------------------------------------------------------------
 
