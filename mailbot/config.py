@@ -17,7 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from mailbot.config_base import Language, Section, check_timezone
+from mailbot.config_base import ConfigError, Language, Section, check_timezone  # noqa: F401 - ConfigError re-exported
+from mailbot.config_presets import with_presets
 from mailbot.support_settings import (  # noqa: F401 - re-exported: the configuration's public names
     ALWAYS_OPEN,
     PRIORITY_SCHEMES,
@@ -32,21 +33,15 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
     EscalationStep,
     PlanSettings,
     RoutingRule,
+    SupportSections,
     TargetSettings,
+    consistency_problems,
     parse_duration,
     parse_interval,
 )
 
 CONFIG_ENV_VAR = "MAILBOT_CONFIG"
 TlsMode = Literal["implicit", "starttls", "none"]
-
-
-class ConfigError(Exception):
-    """Configuration is unusable; `problems` lists every problem as 'file: key: what is wrong'."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class TlsClient(Section):
@@ -77,14 +72,24 @@ class Secret(Section):
         return None
 
     def secret_problem(self, key: str) -> str | None:
-        """Why the password cannot be read, or None when it can."""
+        """Why the password cannot be read (or is empty), or None when it can."""
         if self.password_file is not None:
-            if not self.password_file.is_file():
-                return f"{key}.password_file: {self.password_file} does not exist or is not a file"
-            return None
+            return _secret_file_problem(f"{key}.password_file", self.password_file)
         if self.password_env and self.password_env not in os.environ:
             return f"{key}.password_env: environment variable {self.password_env} is not set"
+        if self.password_env and not os.environ[self.password_env].strip():
+            return f"{key}.password_env: environment variable {self.password_env} is set but empty"
         return None
+
+
+def _secret_file_problem(key: str, path: Path) -> str | None:
+    if not path.is_file():
+        return f"{key}: {path} does not exist or is not a file"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return f"{key}: {path} cannot be read: {getattr(error, 'strerror', None) or error}"
+    return None if text.strip() else f"{key}: {path} is empty"
 
 
 def is_loopback(host: str) -> bool:
@@ -260,6 +265,11 @@ def config_path_from(cli_value: str | None) -> Path:
 
 def load_settings(path: Path) -> Settings:
     """Read and validate the TOML file; relative paths in it are taken relative to the file's folder."""
+    return settings_from_data(read_config_data(path), path)
+
+
+def read_config_data(path: Path) -> dict[str, object]:
+    """The file as TOML data, with the named presets' plans and calendars merged in."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -270,87 +280,36 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
-    data = with_presets(data, path)
+    return with_presets(data, path)
+
+
+def settings_from_data(data: dict[str, object], path: Path) -> Settings:
+    """Validate; every key error and every consistency problem is reported together, not one stage at a time."""
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([describe_error(path, item) for item in error.errors()]) from None
+        # Cross-checks still run over the plans, steps and rules that are valid on their own.
+        problems = [describe_error(path, item) for item in error.errors()]
+        raise ConfigError(problems + [f"{path}: {problem}" for problem in consistency_problems(SupportSections.from_raw(data))]) from None
     problems = plan_problems(settings)
     if problems:
         raise ConfigError([f"{path}: {problem}" for problem in problems])
     return anchor_paths(settings, path.parent)
 
 
-PRESET_SECTIONS = ("calendars", "plans")
-
-
-def with_presets(data: dict[str, object], path: Path) -> dict[str, object]:
-    """Plans and calendars from the named presets, under the file's own (which win, key by key)."""
-    names = data.get("presets", ())
-    if not isinstance(names, list):
-        return data
-    merged: dict[str, dict[str, object]] = {section: {} for section in PRESET_SECTIONS}
-    for name in names:
-        preset = _read_preset(str(name), path)
-        for section in PRESET_SECTIONS:
-            merged[section].update(preset.get(section, {}))
-    for section in PRESET_SECTIONS:
-        own = data.get(section, {})
-        merged[section].update(own if isinstance(own, dict) else {})
-    return {**data, **merged}
-
-
-def _read_preset(name: str, path: Path) -> dict[str, dict[str, object]]:
-    from mailbot.resources import config_dir
-
-    candidates = [path.parent / name, config_dir() / "presets" / f"{name}.toml"]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                return tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
-                raise ConfigError([f"{candidate}: preset not readable: {error}"]) from None
-    shipped = sorted(p.stem for p in (config_dir() / "presets").glob("*.toml"))
-    raise ConfigError([f"{path}: presets: no preset {name!r} (shipped: {', '.join(shipped)}; or a path to a TOML file)"])
-
-
 def plan_problems(settings: Settings) -> list[str]:
-    """Consistency between plans, their priority scheme and the calendars."""
-    known_calendars = {ALWAYS_OPEN, *settings.calendars}
-    problems: list[str] = []
-    teams = {engineer.team for engineer in settings.engineers}
-    emails = [engineer.email for engineer in settings.engineers]
-    problems += [f"engineers: {email} is listed twice" for email in sorted(set(emails)) if emails.count(email) > 1]
-    if settings.support.address in emails:
-        problems.append(f"engineers: {settings.support.address} is the support address itself")
-    for index, step in enumerate(settings.escalation.steps):
-        if step.notify != "assigned" and step.notify not in settings.escalation.levels:
-            problems.append(f"escalation.steps[{index}].notify: unknown level {step.notify!r}"
-                            f" (levels: {', '.join(sorted(settings.escalation.levels)) or 'none'}; or \"assigned\")")
-        problems += [f"escalation.steps[{index}].plans: unknown plan {plan!r}" for plan in step.plans if plan not in settings.plans]
-    for index, rule in enumerate(settings.routing):
-        if rule.team not in teams:
-            problems.append(f"routing[{index}].team: no engineer is in team {rule.team!r} (teams: {', '.join(sorted(teams)) or 'none'})")
-        problems += [f"routing[{index}].plans: unknown plan {plan!r}" for plan in rule.plans if plan not in settings.plans]
-    for name, plan in settings.plans.items():
-        where = f"plans.{name}"
-        scheme = plan.priorities
-        problems += [
-            f"{where}.targets.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})"
-            for priority in plan.targets if priority not in scheme
-        ]
-        if plan.default_priority is not None and plan.default_priority not in scheme:
-            problems.append(f"{where}.default_priority: {plan.default_priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})")
-        if plan.default_ticket_type not in plan.ticket_types:
-            problems.append(f"{where}.default_ticket_type: {plan.default_ticket_type!r} is not one of the plan's ticket_types")
-        if plan.calendar not in known_calendars:
-            problems.append(f"{where}.calendar: unknown calendar {plan.calendar!r} (known: {', '.join(sorted(known_calendars))})")
-        for priority, calendar in plan.calendar_by_priority.items():
-            if priority not in scheme:
-                problems.append(f"{where}.calendar_by_priority.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme")
-            if calendar not in known_calendars:
-                problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
-    return problems
+    """Consistency between plans, their priority scheme, the calendars, engineers, routing and escalation."""
+    return consistency_problems(SupportSections(
+        support_address=settings.support.address,
+        plans=settings.plans,
+        plan_names=frozenset(settings.plans),
+        calendar_names=frozenset(settings.calendars),
+        engineers=settings.engineers,
+        team_names=frozenset(engineer.team for engineer in settings.engineers),
+        routing=settings.routing,
+        level_names=frozenset(settings.escalation.levels),
+        steps=settings.escalation.steps,
+    ))
 
 
 def describe_error(path: Path, item: object) -> str:
@@ -417,10 +376,24 @@ def runtime_problems(settings: Settings, path: Path) -> list[str]:
             )
     if isinstance(source, MaildirSource) and source.path.exists() and not source.path.is_dir():
         problems.append(f"{path}: source.path: {source.path} is not a folder")
-    problem = database_url_problem(settings.database.url)
+    folder = settings.templates.path
+    if folder is not None and not folder.is_dir():
+        problems.append(f"{path}: templates.path: {folder} is not an existing folder (create it, or remove the key for the shipped templates)")
+    problem = database_url_problem(settings.database.url) or sqlite_folder_problem(settings.database.url)
     if problem:
         problems.append(f"{path}: database.url: {problem}")
     return problems
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """SQLite creates the file but not its folder: a missing folder means the database can never be opened."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    folder = Path(parsed.database).parent
+    return None if folder.is_dir() else f"folder {folder} of the SQLite file does not exist (create it, or fix the path)"
 
 
 def database_url_problem(url: str) -> str | None:
