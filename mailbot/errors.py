@@ -32,3 +32,16 @@ def decoded(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(decoded(item) for item in value)
     return str(value).strip()
+
+
+class LoginRefused(ServerRefused):
+    """The server answered and refused the credentials (a wrong user or password, a revoked token)."""
+
+
+class FolderMissing(ServerRefused):
+    """The mailbox folder to read does not exist; `existing` lists the folders that do."""
+
+    def __init__(self, server: str, folder: str, existing: tuple[str, ...], reason: str = "") -> None:
+        self.folder = folder
+        self.existing = existing
+        super().__init__(server, reason or f"folder {folder} does not exist")

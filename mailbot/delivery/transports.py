@@ -14,6 +14,7 @@ from typing import Protocol
 import aiosmtplib
 
 from mailbot.config import MaildirDelivery, SmtpDelivery
+from mailbot.errors import LoginRefused, decoded
 
 
 class DeliveryError(Exception):
@@ -82,6 +83,22 @@ class SmtpTransport:
                 self._client.close()
             self._client = None
 
+    async def probe(self) -> "SubmissionProbe":
+        """Connect, (START)TLS and log in as a delivery round does, then QUIT: nothing is sent.
+
+        Raises LoginRefused when AUTH is refused; other failures come as DeliveryError caused by the network error.
+        """
+        try:
+            async with self:
+                assert self._client is not None
+                return await _submission_probe(self._client, self._settings)
+        except DeliveryError as error:
+            refusal = error.__cause__
+            if isinstance(refusal, aiosmtplib.SMTPAuthenticationError):
+                s = self._settings
+                raise LoginRefused(f"SMTP {s.host}:{s.effective_port}", f"{refusal.code} {decoded(refusal.message)}") from error
+            raise
+
     async def send(self, parcel: Parcel) -> None:
         assert self._client is not None, "use the transport as an async context manager"
         try:
@@ -101,6 +118,29 @@ class SmtpTransport:
         if errors:
             # Delivered to the others: resending would duplicate their copy, so record the refusal instead.
             raise PartialDelivery(f"refused by the server for: {', '.join(f'{address} ({code})' for address, (code, _) in errors.items())}")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionProbe:
+    """What a session with the submission server showed (`check-config --connect`)."""
+
+    server_name: str  # the first word of the EHLO reply
+    tls: bool
+    authenticated_as: str | None
+    auth_offered: tuple[str, ...]
+
+
+async def _submission_probe(client: aiosmtplib.SMTP, settings: SmtpDelivery) -> SubmissionProbe:
+    if client.is_ehlo_or_helo_needed:  # without TLS or AUTH the session has not greeted yet
+        await client.ehlo()
+    ehlo = client.last_ehlo_response
+    greeting = ehlo.message.split()[0] if ehlo is not None and ehlo.message.split() else "?"
+    return SubmissionProbe(
+        server_name=greeting,
+        tls=client.get_transport_info("sslcontext") is not None,
+        authenticated_as=settings.user,
+        auth_offered=tuple(sorted(client.supported_auth_methods)),
+    )
 
 
 class MaildirTransport:

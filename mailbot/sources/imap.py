@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import socket
 import ssl
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
+from mailbot.errors import FolderMissing, LoginRefused, decoded
 from mailbot.sources.base import FetchedMail, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,34 @@ class ImapMailSource:
 
     def close(self) -> None:
         self._drop_connection()
+
+    def probe(self) -> "MailboxProbe":
+        """Log in as the service does, EXAMINE the folder (read-only: no flag changes) and log out.
+
+        Raises LoginRefused or FolderMissing; network and TLS errors come through as they are.
+        """
+        try:
+            client = self._client or self._connect()
+        except LoginError as error:
+            raise LoginRefused(f"IMAP {self._settings.host}:{self._settings.effective_port}", _server_words(error)) from error
+        try:
+            return self._examine(client)
+        finally:
+            self.close()
+
+    def _examine(self, client: IMAPClient) -> "MailboxProbe":
+        folder = self._settings.folder
+        try:
+            selected = client.select_folder(folder, readonly=True)
+        except IMAPClientError as error:
+            existing = tuple(sorted(str(name) for _flags, _separator, name in client.list_folders()))
+            raise FolderMissing(f"IMAP {self._settings.host}", folder, existing, _server_words(error)) from error
+        return MailboxProbe(
+            folder=folder,
+            uidvalidity=int(selected[b"UIDVALIDITY"]),
+            messages=int(selected[b"EXISTS"]),
+            idle_offered=client.has_capability("IDLE"),
+        )
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -209,6 +239,27 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxProbe:
+    """What a read-only look at the mailbox found (`check-config --connect`)."""
+
+    folder: str
+    uidvalidity: int
+    messages: int
+    idle_offered: bool
+
+
+def _server_words(error: Exception) -> str:
+    """imapclient hands the server's reply over as the repr of bytes ("b'[AUTHENTICATIONFAILED] ...'"): unwrap it."""
+    text = decoded(error)
+    if len(text) >= 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        try:
+            return decoded(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            return text
+    return text
 
 
 @dataclass(frozen=True, slots=True)
