@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import skip_or_fail
 from tests.support.bot import imap_source, smtp_delivery, write_config
 from tests.support.cli import run_cli
 from tests.support.smtp_sink import SmtpSink
+from tests.support.tls import self_signed_certificate
 
 EXIT_CONFIG, EXIT_SERVER = 3, 5
 
@@ -194,3 +196,17 @@ def test_directory_file_problems(tmp_path: Path, smtp_sink: SmtpSink) -> None:
 def test_version() -> None:
     result = run_cli(Path("unused.toml"), "--version")
     assert result.stdout.startswith("mailbot ") and result.stdout.split()[1][0].isdigit()
+
+
+def test_untrusted_certificate_names_the_ca_file_setting(tmp_path: Path, sqlite_url: str) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    if certificate is None:
+        skip_or_fail("openssl not installed")
+    assert certificate is not None
+    with SmtpSink(tls=certificate) as sink:
+        config = write_config(tmp_path, db_url=sqlite_url, source={"kind": "maildir", "path": str(tmp_path)},
+                              delivery={**smtp_delivery(sink), "tls": "starttls"})
+        code, lines, _stderr = connect(config)
+    assert code == EXIT_SERVER
+    assert f"SMTP {sink.host}:{sink.port} (STARTTLS): FAILED: TLS certificate not accepted: " in lines["SMTP"]
+    assert "-> set delivery.tls_ca_file to the PEM file of the CA that signed it" in lines["SMTP"]
