@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import ssl
@@ -149,8 +150,16 @@ class SupportSettings(Section):
         return (self.message_id_domain or self.address.rpartition("@")[2]).lower()
 
 
-class DatabaseSettings(Section):
-    url: str = "sqlite:///mailbot.db"
+class DatabaseSettings(Secret):
+    url: str = "sqlite:///mailbot.db"  # password_env / password_file: the PostgreSQL password, kept out of the URL
+
+    def with_password(self) -> "DatabaseSettings":
+        """The URL with the secret's password in it, where one is configured and readable."""
+        if self.secret_problem("database") is not None or not (password := self.resolve_password()):
+            return self  # an unreadable secret is reported by runtime_problems
+        from sqlalchemy.engine import make_url
+
+        return self.model_copy(update={"url": make_url(self.url).set(password=password).render_as_string(hide_password=False)})
 
 
 class ImapSource(Secret, TlsClient):
@@ -343,7 +352,10 @@ def anchor_paths(settings: Settings, base: Path) -> Settings:
         updates["delivery"] = delivery.model_copy(
             update={"password_file": anchored(delivery.password_file), "tls_ca_file": anchored(delivery.tls_ca_file)}
         )
-    updates["database"] = DatabaseSettings(url=anchor_sqlite_url(settings.database.url, base))
+    database = settings.database
+    updates["database"] = database.model_copy(
+        update={"url": anchor_sqlite_url(database.url, base), "password_file": anchored(database.password_file)}
+    ).with_password()
     updates["templates"] = TemplateSettings(path=anchored(settings.templates.path))
     return settings.model_copy(update=updates)
 
@@ -382,6 +394,9 @@ def runtime_problems(settings: Settings, path: Path) -> list[str]:
     problem = database_url_problem(settings.database.url) or sqlite_folder_problem(settings.database.url)
     if problem:
         problems.append(f"{path}: database.url: {problem}")
+    problem = settings.database.secret_problem("database")
+    if problem:
+        problems.append(f"{path}: {problem}")
     return problems
 
 
@@ -410,4 +425,6 @@ def database_url_problem(url: str) -> str | None:
         return f"{parsed.get_backend_name()} is not supported; use sqlite:///FILE or postgresql+psycopg://..."
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         return "use the psycopg 3 driver: postgresql+psycopg://USER@HOST/DB"
+    if parsed.get_backend_name() == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        return "PostgreSQL needs the postgres extra: pip install 'mailbot[postgres]'"
     return None

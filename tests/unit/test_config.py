@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from mailbot.config import ConfigError, load_settings, runtime_problems
 from mailbot.resources import config_dir
@@ -185,3 +186,13 @@ def test_empty_secrets_are_runtime_problems(tmp_path: Path, monkeypatch: pytest.
     found = runtime_problems(load_settings(path), path)
     assert any("environment variable MAILBOT_TEST_EMPTY is set but empty" in p for p in found)
     assert any(f"delivery.password_file: {tmp_path / 'smtp-password'} is empty" in p for p in found)
+
+
+def test_database_password_comes_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "db-password").write_text("s3cr@t/x\n")
+    text = MINIMAL + '[database]\nurl = "postgresql+psycopg://mailbot@db.example.com/mailbot"\npassword_file = "db-password"\n'
+    settings = load_settings(write(tmp_path, text))
+    assert make_url(settings.database.url).password == "s3cr@t/x"
+    (tmp_path / "db-password").write_text("")
+    path = write(tmp_path, text)
+    assert any("database.password_file" in p and "is empty" in p for p in runtime_problems(load_settings(path), path))

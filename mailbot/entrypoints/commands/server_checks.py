@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from mailbot.config import ImapSource, Settings, SmtpDelivery, database_url_problem, sqlite_folder_problem
+from mailbot.config import DatabaseSettings, ImapSource, Settings, SmtpDelivery, database_url_problem, sqlite_folder_problem
 from mailbot.db.engine import build_engine
 from mailbot.db.migrate import current_revision, head_revision, known_revisions
 from mailbot.delivery.outbox import build_transport
@@ -52,7 +52,7 @@ def check_servers(settings: Settings) -> list[ServerCheck]:
         checks.append(check_imap(settings))
     if isinstance(settings.delivery, SmtpDelivery):
         checks.append(check_smtp(settings))
-    checks.append(check_database(settings.database.url))
+    checks.append(check_database(settings.database))
     return checks
 
 
@@ -163,9 +163,10 @@ def first(chain: list[BaseException], kind: type[Failure]) -> Failure | None:
     return next((error for error in chain if isinstance(error, kind)), None)
 
 
-def check_database(url: str) -> ServerCheck:
+def check_database(database: DatabaseSettings) -> ServerCheck:
+    url = database.url
     server = f"database {make_url(url).render_as_string(hide_password=True)}"
-    problem = database_url_problem(url) or sqlite_folder_problem(url)
+    problem = database_url_problem(url) or sqlite_folder_problem(url) or database.secret_problem("database")
     if problem:
         return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
     parsed = make_url(url)
