@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from mailbot.service.ingest import Ingestor
-from mailbot.service.runner import Service, deliver_once
+from mailbot.intake.ingest import Ingestor
+from mailbot.runtime.runner import Service, deliver_once
 from mailbot.sources.factory import build_source
 from tests.support.bot import DIRECTORY_TOML, imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.dovecot import DovecotServer

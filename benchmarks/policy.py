@@ -17,7 +17,7 @@ from mailbot.policy.catalog import Catalog
 from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
 from mailbot.policy.missing_info import missing_details
-from mailbot.service.app import policy_settings
+from mailbot.app import policy_settings
 from tests.support.mailgen import customer_mail
 
 COUNT = 5000

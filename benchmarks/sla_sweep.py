@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from mailbot.clock import FixedClock
-from mailbot.service.sla import escalation_sweep
+from mailbot.sla.escalations import escalation_sweep
 from tests.support.bot import prepared_app, write_config
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)

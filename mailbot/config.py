@@ -237,6 +237,21 @@ class SecuritySettings(Section):
     trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers
 
 
+class ServiceSettings(Section):
+    """How `mailbot run` rides out trouble: a server that is down is retried quietly; one that refuses us is not."""
+
+    reconnect_initial_seconds: float = Field(default=1.0, gt=0)
+    reconnect_max_seconds: float = Field(default=5.0, gt=0)  # a mailbox that is down is tried at least this often
+    refused_tries: int = Field(default=5, ge=1)  # refusals in a row (login, certificate, folder) before run exits 7
+    refused_retry_seconds: float = Field(default=60.0, gt=0)  # time between those tries: ~4 minutes in all
+
+    @model_validator(mode="after")
+    def _initial_below_max(self) -> "ServiceSettings":
+        if self.reconnect_initial_seconds > self.reconnect_max_seconds:
+            raise ValueError("reconnect_initial_seconds must not exceed reconnect_max_seconds")
+        return self
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -262,6 +277,7 @@ class Settings(Section):
     cases: CaseSettings = CaseSettings()
     escalation: EscalationSettings = EscalationSettings()
     templates: TemplateSettings = TemplateSettings()
+    service: ServiceSettings = ServiceSettings()
     logging: LoggingSettings = LoggingSettings()
 
 

@@ -8,6 +8,11 @@ the service gives up after a configured number of tries, exiting non-zero so cro
 
 from __future__ import annotations
 
+import ast
+import re
+
+_BYTES_LITERAL = re.compile(r"(?<![\w])b'(?:[^'\\]|\\.)*'" + r'|(?<![\w])b"(?:[^"\\]|\\.)*"')
+
 
 class ServerRefused(Exception):
     """A server (or an OAuth2 token endpoint) refused us; the operator has to change something.
@@ -23,6 +28,19 @@ class ServerRefused(Exception):
         super().__init__(f"{server}: {reason}" + (f" ({hint})" if hint else ""))
 
 
+class LoginRefused(ServerRefused):
+    """The server answered and refused the credentials (a wrong user or password, a revoked token)."""
+
+
+class FolderMissing(ServerRefused):
+    """The mailbox folder to read does not exist; `existing` lists the folders that do (when known)."""
+
+    def __init__(self, server: str, folder: str, existing: tuple[str, ...] = (), reason: str = "", hint: str = "") -> None:
+        self.folder = folder
+        self.existing = existing
+        super().__init__(server, reason or f"folder {folder!r} does not exist", hint)
+
+
 def decoded(value: object) -> str:
     """A server's reply as text: imaplib and aiosmtplib hand over bytes, lists of bytes or exceptions wrapping them."""
     if isinstance(value, BaseException) and value.args:
@@ -31,17 +49,12 @@ def decoded(value: object) -> str:
         return bytes(value).decode("utf-8", "replace").strip()
     if isinstance(value, (list, tuple)):
         return "; ".join(decoded(item) for item in value)
-    return str(value).strip()
+    # imapclient re-raises server replies as str(bytes): "b'[AUTHENTICATIONFAILED] Authentication failed.'"
+    return _BYTES_LITERAL.sub(_literal_text, str(value)).strip()
 
 
-class LoginRefused(ServerRefused):
-    """The server answered and refused the credentials (a wrong user or password, a revoked token)."""
-
-
-class FolderMissing(ServerRefused):
-    """The mailbox folder to read does not exist; `existing` lists the folders that do."""
-
-    def __init__(self, server: str, folder: str, existing: tuple[str, ...], reason: str = "") -> None:
-        self.folder = folder
-        self.existing = existing
-        super().__init__(server, reason or f"folder {folder} does not exist")
+def _literal_text(match: re.Match[str]) -> str:
+    try:
+        return bytes(ast.literal_eval(match.group(0))).decode("utf-8", "replace")
+    except (ValueError, SyntaxError):
+        return match.group(0)

@@ -12,15 +12,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import MaildirDelivery, OutboxSettings, Settings
 from mailbot.db.engine import transaction
 from mailbot.db.models import Case, OutboxMessage
+from mailbot.errors import ServerRefused
 from mailbot.delivery.transports import DeliveryError, MaildirTransport, Parcel, PartialDelivery, SmtpTransport, Transport
 from mailbot.logs import fields
-from mailbot.service.app import App
+from mailbot.app import App
 
 log = logging.getLogger(__name__)
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -31,6 +32,12 @@ SENDING_LEASE = timedelta(minutes=10)  # longer than any SMTP conversation
 class DeliveryReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     server_unreachable: str | None = None
+    refused: ServerRefused | None = None  # the server refused us (login, certificate): the operator must act
+
+    @property
+    def undelivered(self) -> bool:
+        """Mail that should have gone out did not: the server was down or refused us, or a message failed for good."""
+        return bool(self.server_unreachable or self.refused or self.outcomes[FAILED])
 
 
 def backoff(attempts: int, settings: OutboxSettings) -> timedelta:
@@ -67,10 +74,28 @@ async def deliver_due(app: App, transport: Transport) -> DeliveryReport:
         async with transport:
             while await _deliver_next(app, transport, report):
                 pass
+    except ServerRefused as error:
+        report.refused = error
+        noted = note_on_due_rows(app, f"not sent: {error}")
+        log.error("delivery refused by the server", extra=fields(server=error.server, error=error.reason, hint=error.hint,
+                                                                 waiting=noted))
     except DeliveryError as error:
         report.server_unreachable = str(error)
-        log.warning("delivery postponed: server unreachable", extra=fields(error=str(error)))
+        noted = note_on_due_rows(app, f"not sent yet: {error}")
+        log.warning("delivery postponed: server unreachable", extra=fields(error=str(error), waiting=noted))
     return report
+
+
+def note_on_due_rows(app: App, error: str) -> int:
+    """Say on every waiting row why it did not go out; attempts are the message's own, so they stay as they are."""
+    now = app.clock.now()
+    with transaction(app.sessions) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+            .values(last_error=error[:2000])
+        )
+    return int(result.rowcount or 0)
 
 
 async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) -> bool:

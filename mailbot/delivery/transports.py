@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,10 @@ from typing import Protocol
 import aiosmtplib
 
 from mailbot.config import MaildirDelivery, SmtpDelivery
-from mailbot.errors import LoginRefused, decoded
+from mailbot.errors import LoginRefused, ServerRefused, decoded
+from mailbot.keepalive import enable_keepalive
+
+TEMPORARY_AUTH_CODES = (432, 454)  # RFC 4954: a transition is needed / temporary authentication failure
 
 
 class DeliveryError(Exception):
@@ -66,14 +70,41 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            _keep_alive(client)
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+            client.close()
+            raise self._connect_problem(error) from error
+        try:
             if s.user:
                 await client.login(s.user, self._password or "")
         except aiosmtplib.SMTPAuthenticationError as error:
-            raise DeliveryError(f"SMTP login as {s.user} refused: {error}", permanent=False, connection=True) from error
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
-            raise DeliveryError(f"SMTP {s.host}:{s.effective_port} unreachable: {error}", permanent=False, connection=True) from error
+            client.close()
+            if error.code in TEMPORARY_AUTH_CODES:
+                raise DeliveryError(f"{self.server}: login failed for now: {error.code} {error.message}",
+                                    permanent=False, connection=True) from error
+            raise LoginRefused(self.server, f"login as {s.user} refused: {error.code} {error.message}",
+                               "check delivery.user and the password (delivery.password_env or delivery.password_file)") from error
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, asyncio.TimeoutError) as error:
+            client.close()
+            raise self._connect_problem(error) from error
+        except aiosmtplib.SMTPException as error:
+            client.close()
+            raise ServerRefused(self.server, f"cannot log in: {decoded(error)}",
+                                "use delivery.tls = \"starttls\" or \"implicit\", or remove delivery.user") from error
         self._client = client
         return self
+
+    @property
+    def server(self) -> str:
+        return f"SMTP {self._settings.host}:{self._settings.effective_port}"
+
+    def _connect_problem(self, error: BaseException) -> Exception:
+        untrusted = _certificate_error(error)
+        if untrusted is not None:
+            return ServerRefused(self.server, f"certificate not trusted: {untrusted.verify_message}",
+                                 "set delivery.tls_ca_file to the server's CA (or fix delivery.host)")
+        return DeliveryError(f"{self.server} unreachable: {decoded(error) or type(error).__name__}",
+                             permanent=False, connection=True)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None:
@@ -86,18 +117,11 @@ class SmtpTransport:
     async def probe(self) -> "SubmissionProbe":
         """Connect, (START)TLS and log in as a delivery round does, then QUIT: nothing is sent.
 
-        Raises LoginRefused when AUTH is refused; other failures come as DeliveryError caused by the network error.
+        Raises ServerRefused (LoginRefused for a refused AUTH) or DeliveryError caused by the network error.
         """
-        try:
-            async with self:
-                assert self._client is not None
-                return await _submission_probe(self._client, self._settings)
-        except DeliveryError as error:
-            refusal = error.__cause__
-            if isinstance(refusal, aiosmtplib.SMTPAuthenticationError):
-                s = self._settings
-                raise LoginRefused(f"SMTP {s.host}:{s.effective_port}", f"{refusal.code} {decoded(refusal.message)}") from error
-            raise
+        async with self:
+            assert self._client is not None
+            return await _submission_probe(self._client, self._settings)
 
     async def send(self, parcel: Parcel) -> None:
         assert self._client is not None, "use the transport as an async context manager"
@@ -118,6 +142,23 @@ class SmtpTransport:
         if errors:
             # Delivered to the others: resending would duplicate their copy, so record the refusal instead.
             raise PartialDelivery(f"refused by the server for: {', '.join(f'{address} ({code})' for address, (code, _) in errors.items())}")
+
+
+def _keep_alive(client: aiosmtplib.SMTP) -> None:
+    transport = client.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        enable_keepalive(sock)
+
+
+def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """aiosmtplib wraps the TLS handshake's failure; find the certificate verdict in the chain of causes."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @dataclass(frozen=True, slots=True)

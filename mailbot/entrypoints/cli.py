@@ -9,8 +9,8 @@ import logging
 import signal
 import sys
 import threading
-from importlib import metadata
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,19 @@ from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_t
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
-from mailbot.entrypoints.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_SCHEMA, EXIT_USAGE
 from mailbot.entrypoints.tables import describe_case, progress_bar, render_table, short
 from mailbot.logs import configure_logging, fields
 from mailbot.outbound.samples import template_problems
-from mailbot.service.app import App, build_app
-from mailbot.service.case_views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
+from mailbot.app import App, build_app
+from mailbot.cases.views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
 from mailbot.outbound.templates import TemplateMissing
-from mailbot.service.ingest import Ingestor
-from mailbot.service.alerts import alert_plans, default_alert_key, send_alert
-from mailbot.service.runner import Service, deliver_once, run_once
-from mailbot.service.sla_mail import send_monthly_report
-from mailbot.service.sla_report import sla_report
+from mailbot.intake.ingest import Ingestor
+from mailbot.alerts.send import alert_plans, default_alert_key, send_alert
+from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EXIT_SCHEMA, EXIT_USAGE
+from mailbot.runtime.runner import Service, deliver_once, run_once
+from mailbot.errors import ServerRefused
+from mailbot.sla.monthly_mail import send_monthly_report
+from mailbot.sla.report import sla_report
 from mailbot.sources.base import SourceUnavailable
 
 log = logging.getLogger("mailbot")
@@ -79,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SourceUnavailable as error:
         print(f"error: mailbox unavailable: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except ServerRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except (OperationalError, InterfaceError) as error:
         print(f"error: database unavailable: {str(error.orig or error).strip().splitlines()[0]}", file=sys.stderr)
         return EXIT_FAILURE
@@ -214,12 +218,12 @@ def cmd_run(arguments: argparse.Namespace) -> int:
         if arguments.once:
             install_stop_handlers(stop.set)
             summary = run_once(app, stop)
-            log.info("run complete", extra=fields(**dict(summary.ingest.outcomes), **{f"outbox_{k}": v for k, v in summary.delivery.outcomes.items()}))
-            return EXIT_OK
+            log.info("run complete", extra=fields(**dict(summary.ingest.outcomes), **{f"outbox_{k}": v for k, v in summary.delivery.outcomes.items()},
+                                                  exit_code=summary.exit_code))
+            return summary.exit_code
         service = Service(app, stop)
         install_stop_handlers(service.request_stop)
-        service.run()
-        return EXIT_OK
+        return service.run()
     finally:
         app.dispose()
 

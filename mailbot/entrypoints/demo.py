@@ -17,9 +17,9 @@ from mailbot.entrypoints.tables import render_table
 from mailbot.logs import configure_logging
 from mailbot.parsing import parse_message
 from mailbot.resources import config_dir
-from mailbot.service.app import build_app
-from mailbot.service.case_views import list_cases, recent_inbound
-from mailbot.service.runner import run_once
+from mailbot.app import build_app
+from mailbot.cases.views import list_cases, recent_inbound
+from mailbot.runtime.runner import run_once
 
 
 def run_demo(target: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 import socket
 import ssl
@@ -17,8 +16,9 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
-from mailbot.errors import FolderMissing, LoginRefused, decoded
+from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
 from mailbot.sources.base import FetchedMail, SourceUnavailable
+from mailbot.keepalive import enable_keepalive
 
 log = logging.getLogger(__name__)
 SEEN = b"\\Seen"
@@ -26,6 +26,15 @@ BATCH_BYTES = 20_000_000  # bound on memory held by one fetch
 SIZE_QUERY_CHUNK = 1000
 IDLE_CHECK_SECONDS = 1.0  # how often an IDLE wait looks at the stop/wake flag
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+# RFC 5530 response codes that mean "not with these credentials / not this folder": waiting will not help.
+REFUSAL_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED", "CONTACTADMIN",
+                 "NOPERM", "NONEXISTENT")
+# ... and those that mean the server is having trouble: try again later.
+TEMPORARY_CODES = ("UNAVAILABLE", "INUSE", "SERVERBUG", "LIMIT")
+
+
+class ConnectionLost(Exception):
+    """The server ended the session (BYE, EOF) while we were idle."""
 
 
 class ImapMailSource:
@@ -44,17 +53,41 @@ class ImapMailSource:
 
     # -- connection ---------------------------------------------------------------------------------
 
+    @property
+    def server(self) -> str:
+        """How the operator knows this mailbox in messages (the key is a checkpoint name, not for reading)."""
+        s = self._settings
+        return f"IMAP {s.host}:{s.effective_port} ({s.user}, folder {s.folder})"
+
     def refresh(self) -> int:
         try:
             client = self._client or self._connect()
             selected = client.select_folder(self._settings.folder)
+        except ssl.SSLCertVerificationError as error:
+            self._drop_connection()
+            raise ServerRefused(self.server, f"certificate not trusted: {error.verify_message}",
+                                "set source.tls_ca_file to the server's CA (or fix source.host)") from error
+        except LoginError as error:
+            self._drop_connection()
+            raise self._login_problem(error) from error
         except NETWORK_ERRORS as error:
             self._drop_connection()
-            raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+            if _is_missing_folder(error):
+                folder = self._settings.folder
+                raise FolderMissing(self.server, folder, reason=f"folder {folder!r} does not exist: {decoded(error)}",
+                                    hint="set source.folder to an existing folder") from error
+            raise SourceUnavailable(f"{self.server}: {_describe(error)}") from error
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             self._uidvalidity, self._highest_uid = uidvalidity, 0
         return uidvalidity
+
+    def _login_problem(self, error: LoginError) -> Exception:
+        reason = decoded(error)
+        if any(f"[{code}]" in reason for code in TEMPORARY_CODES):
+            return SourceUnavailable(f"{self.server}: login failed for now: {reason}")
+        return LoginRefused(self.server, f"login refused: {reason}",
+                            "check source.user and the password (source.password_env or source.password_file)")
 
     def _connect(self) -> IMAPClient:
         s = self._settings
@@ -62,6 +95,7 @@ class ImapMailSource:
         client = IMAPClient(
             s.host, port=s.effective_port, ssl=s.tls == "implicit", ssl_context=context, timeout=s.timeout_seconds
         )
+        enable_keepalive(client.socket())
         try:
             if s.tls == "starttls":
                 client.starttls(context)
@@ -80,7 +114,7 @@ class ImapMailSource:
 
     def _connected(self) -> IMAPClient:
         if self._client is None:
-            raise SourceUnavailable(f"IMAP {self.key}: not connected")
+            raise SourceUnavailable(f"{self.server}: not connected")
         return self._client
 
     def close(self) -> None:
@@ -94,7 +128,7 @@ class ImapMailSource:
         try:
             client = self._client or self._connect()
         except LoginError as error:
-            raise LoginRefused(f"IMAP {self._settings.host}:{self._settings.effective_port}", _server_words(error)) from error
+            raise self._login_problem(error) from error
         try:
             return self._examine(client)
         finally:
@@ -105,8 +139,10 @@ class ImapMailSource:
         try:
             selected = client.select_folder(folder, readonly=True)
         except IMAPClientError as error:
+            if not _is_missing_folder(error):
+                raise
             existing = tuple(sorted(str(name) for _flags, _separator, name in client.list_folders()))
-            raise FolderMissing(f"IMAP {self._settings.host}", folder, existing, _server_words(error)) from error
+            raise FolderMissing(self.server, folder, existing, f"folder {folder!r} does not exist: {decoded(error)}") from error
         return MailboxProbe(
             folder=folder,
             uidvalidity=int(selected[b"UIDVALIDITY"]),
@@ -217,14 +253,28 @@ class ImapMailSource:
                 return
             client.idle()
             try:
-                while not wake.is_set() and time.monotonic() < deadline:
-                    if _announces_new_mail(client.idle_check(timeout=IDLE_CHECK_SECONDS)):
-                        return
+                self._idle_until(client, deadline, wake)
             finally:
-                client.idle_done()
-        except NETWORK_ERRORS as error:
+                client.idle_done()  # on a dead connection this raises: the session is replaced below
+        except (ConnectionLost, *NETWORK_ERRORS) as error:
             self._drop_connection()
-            raise SourceUnavailable(f"IMAP {self.key}: IDLE failed: {error}") from error
+            raise SourceUnavailable(f"{self.server}: connection lost while idle: {_describe(error)}") from error
+
+    def _idle_until(self, client: IMAPClient, deadline: float, wake: threading.Event) -> None:
+        """Wait in IDLE for new mail, `wake` or the deadline; a BYE or EOF from the server ends it at once.
+
+        imapclient's idle_check returns an empty list both on a quiet interval and at EOF (it swallows the
+        abort), so a check that comes back early with nothing means the socket turned readable and closed.
+        """
+        while not wake.is_set() and time.monotonic() < deadline:
+            started = time.monotonic()
+            responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
+            if _says_goodbye(responses):
+                raise ConnectionLost(f"server said BYE: {_goodbye_text(responses)}")
+            if _announces_new_mail(responses):
+                return
+            if not responses and time.monotonic() - started < IDLE_CHECK_SECONDS / 2:
+                raise ConnectionLost("the server closed the connection")
 
     def _mail_above_highest_uid(self, client: IMAPClient) -> bool:
         return any(uid > self._highest_uid for uid in client.search(["UID", f"{self._highest_uid + 1}:*"]))
@@ -238,7 +288,7 @@ class ImapMailSource:
             return operation(client)
         except NETWORK_ERRORS as error:
             self._drop_connection()
-            raise SourceUnavailable(f"IMAP {self.key}: {error}") from error
+            raise SourceUnavailable(f"{self.server}: {_describe(error)}") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,17 +299,6 @@ class MailboxProbe:
     uidvalidity: int
     messages: int
     idle_offered: bool
-
-
-def _server_words(error: Exception) -> str:
-    """imapclient hands the server's reply over as the repr of bytes ("b'[AUTHENTICATIONFAILED] ...'"): unwrap it."""
-    text = decoded(error)
-    if len(text) >= 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
-        try:
-            return decoded(ast.literal_eval(text))
-        except (ValueError, SyntaxError):
-            return text
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +312,33 @@ def _announces_new_mail(responses: Any) -> bool:
         if isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
             return True
     return False
+
+
+def _says_goodbye(responses: Any) -> bool:
+    return any(isinstance(item, tuple) and item and item[0] == b"BYE" for item in responses or ())
+
+
+def _goodbye_text(responses: Any) -> str:
+    return "; ".join(decoded(item[1:]) for item in responses if isinstance(item, tuple) and item and item[0] == b"BYE")
+
+
+def _is_missing_folder(error: BaseException) -> bool:
+    text = decoded(error).lower()
+    return "select failed" in text and ("[nonexistent]" in text or "doesn't exist" in text or "does not exist" in text)
+
+
+def _describe(error: BaseException) -> str:
+    """The error in words: a name that does not resolve, a refused connection, or the server's own reply."""
+    if isinstance(error, socket.gaierror):
+        return f"host name does not resolve ({error.strerror})"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = decoded(error)
+    return text or type(error).__name__
 
 
 def _quietly_logout(client: IMAPClient) -> None:

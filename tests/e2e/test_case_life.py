@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from mailbot.clock import FixedClock
 from mailbot.db.models import Case, CaseEvent, InboundRecord
-from mailbot.service.app import App
-from mailbot.service.runner import run_once
+from mailbot.app import App
+from mailbot.runtime.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
 

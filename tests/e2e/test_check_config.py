@@ -14,7 +14,7 @@ from tests.support.cli import run_cli
 from tests.support.smtp_sink import SmtpSink
 from tests.support.tls import self_signed_certificate
 
-EXIT_CONFIG, EXIT_SERVER = 3, 5
+EXIT_CONFIG, EXIT_SERVER = 3, 8
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_wrong_imap_password(tmp_path: Path, sqlite_url: str, dovecot, mailbox_u
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert lines["IMAP"] == (f"IMAP {dovecot.host}:{dovecot.imap_port} (no TLS): FAILED: login refused: "
                              "[AUTHENTICATIONFAILED] Authentication failed. -> check source.user and the password in "
                              f"source.password_file ({source['password_file']})")
@@ -77,7 +77,7 @@ def test_unresolvable_hosts(tmp_path: Path, sqlite_url: str) -> None:
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert lines["IMAP"].startswith("IMAP imap.mailbot.invalid:993 (implicit TLS): FAILED: the name imap.mailbot.invalid does not resolve")
     assert lines["IMAP"].endswith("-> check source.host")
     assert lines["SMTP"].startswith("SMTP smtp.mailbot.invalid:587 (STARTTLS): FAILED: the name smtp.mailbot.invalid does not resolve")
@@ -91,7 +91,7 @@ def test_missing_folder_names_the_folders_that_exist(tmp_path: Path, sqlite_url:
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert lines["IMAP"].endswith("FAILED: folder Support does not exist (folders: INBOX, Processed) "
                                   "-> set source.folder to one of them, or create it")
 
@@ -103,8 +103,8 @@ def test_wrong_smtp_password(tmp_path: Path, sqlite_url: str, dovecot, mailbox_u
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
-    assert lines["SMTP"].startswith(f"SMTP {auth_sink.host}:{auth_sink.port} (no TLS): FAILED: login refused: 535 ")
+    assert code == EXIT_SERVER, _stderr
+    assert lines["SMTP"].startswith(f"SMTP {auth_sink.host}:{auth_sink.port} (no TLS): FAILED: login as mailbot refused: 535 ")
     assert lines["SMTP"].endswith(f"-> check delivery.user and the password in delivery.password_file ({tmp_path / 'smtp-password'})")
     assert "FAILED" not in lines["IMAP"]
 
@@ -115,7 +115,7 @@ def test_database_not_migrated(tmp_path: Path, pg_url: str, dovecot, mailbox_use
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert lines["database"].endswith("FAILED: reachable, but the schema is not created -> run `mailbot db upgrade`")
 
 
@@ -125,7 +125,7 @@ def test_missing_database_is_named(tmp_path: Path, pg_url: str, dovecot, mailbox
 
     code, lines, _stderr = connect(config)
 
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert 'FAILED: not reachable: ' in lines["database"] and '"mailbot_no_such_db" does not exist' in lines["database"]
     assert lines["database"].endswith("-> check database.url (host, port, user, password, database name) and that the server is running")
 
@@ -207,6 +207,6 @@ def test_untrusted_certificate_names_the_ca_file_setting(tmp_path: Path, sqlite_
         config = write_config(tmp_path, db_url=sqlite_url, source={"kind": "maildir", "path": str(tmp_path)},
                               delivery={**smtp_delivery(sink), "tls": "starttls"})
         code, lines, _stderr = connect(config)
-    assert code == EXIT_SERVER
+    assert code == EXIT_SERVER, _stderr
     assert f"SMTP {sink.host}:{sink.port} (STARTTLS): FAILED: TLS certificate not accepted: " in lines["SMTP"]
     assert "-> set delivery.tls_ca_file to the PEM file of the CA that signed it" in lines["SMTP"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mailbot.service.runner import run_once
+from mailbot.runtime.runner import run_once
 from tests.support.bot import prepared_app, write_config
 from tests.support.mailgen import customer_mail
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.db.models import Case, CaseMessage, InboundRecord, MailboxCheckpoint, OutboxMessage, QuarantinedMessage
-from mailbot.service.app import App
-from mailbot.service.runner import run_once
+from mailbot.app import App
+from mailbot.runtime.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
 
@@ -156,7 +156,7 @@ def test_temporary_smtp_failure_is_retried_then_sent(bot: App, dovecot, mailbox_
     from datetime import timedelta
 
     from mailbot.clock import FixedClock
-    from mailbot.service.runner import deliver_once
+    from mailbot.runtime.runner import deliver_once
 
     smtp_sink.fail_next(1, 451)
     dovecot.append(mailbox_user, customer_mail())
@@ -171,7 +171,7 @@ def test_temporary_smtp_failure_is_retried_then_sent(bot: App, dovecot, mailbox_
 
 
 def test_permanent_smtp_failure_is_visible(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    from mailbot.service.case_views import show_case
+    from mailbot.cases.views import show_case
 
     smtp_sink.fail_next(1, 550, "no such user")
     dovecot.append(mailbox_user, customer_mail())
@@ -214,7 +214,7 @@ def test_huge_attachment_is_recorded_but_not_stored(tmp_path: Path, sqlite_url: 
 
 
 def test_oversize_message_is_quarantined_with_headers_and_can_be_released(tmp_path: Path, sqlite_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    from mailbot.service.ingest import Ingestor
+    from mailbot.intake.ingest import Ingestor
 
     config = write_config(tmp_path, db_url=sqlite_url, source=imap_source(dovecot, mailbox_user, tmp_path),
                           delivery=smtp_delivery(smtp_sink), limits={"max_message_bytes": 200_000})
@@ -243,7 +243,7 @@ def test_server_closing_the_channel_postpones_without_using_attempts(bot: App, d
 
 def test_failed_mail_can_be_retried_by_the_operator(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     from mailbot.delivery.outbox import retry_failed
-    from mailbot.service.runner import deliver_once
+    from mailbot.runtime.runner import deliver_once
 
     smtp_sink.fail_next(1, 550, "mailbox full")
     dovecot.append(mailbox_user, customer_mail())

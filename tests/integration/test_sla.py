@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from mailbot.clock import FixedClock
 from mailbot.db.models import Case, CaseEscalation
-from mailbot.service.app import App, build_app
-from mailbot.service.runner import deliver_once, run_once
-from mailbot.service.sla import escalation_sweep
+from mailbot.app import App, build_app
+from mailbot.runtime.runner import deliver_once, run_once
+from mailbot.sla.escalations import escalation_sweep
 from tests.support.bot import prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
 
@@ -134,8 +134,8 @@ def test_two_instances_and_a_restart_send_each_notice_once(tmp_path: Path, pg_ur
 
 def test_waiting_on_the_customer_pauses_both_clocks(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     from mailbot.db.engine import transaction
-    from mailbot.service.case_work import CaseWork
-    from mailbot.service.sla import reschedule
+    from mailbot.cases.work import CaseWork
+    from mailbot.sla.escalations import reschedule
 
     clock = FixedClock(FRIDAY_17H)
     app = prepared_app(config_for(tmp_path, sqlite_url, smtp_sink), clock)
@@ -188,7 +188,7 @@ def test_sla_report(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type
 
 def test_customer_escalation_and_monthly_report_mail(tmp_path: Path, sqlite_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     from mailbot.db.models import OutboxMessage
-    from mailbot.service.sla_mail import send_monthly_report
+    from mailbot.sla.monthly_mail import send_monthly_report
 
     clock = FixedClock(FRIDAY_17H)
     config = config_for(tmp_path, sqlite_url, smtp_sink)

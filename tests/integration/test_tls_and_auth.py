@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.db.models import OutboxMessage
-from mailbot.service.runner import run_once
+from mailbot.runtime.exit_codes import EXIT_REFUSED
+from mailbot.runtime.runner import run_once
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.dovecot import DovecotServer, dovecot_available
@@ -70,8 +71,10 @@ def test_untrusted_certificate_is_refused_and_mail_waits(tmp_path: Path, certifi
             row = session.scalars(select(OutboxMessage)).one()
         app.dispose()
         assert sink.received == []
-    assert summary.delivery.server_unreachable and "certificate" in summary.delivery.server_unreachable.lower()
-    assert row.status == "pending"
+    assert summary.delivery.refused is not None and "certificate not trusted" in str(summary.delivery.refused)
+    assert summary.exit_code == EXIT_REFUSED
+    assert row.status == "pending" and row.attempts == 0  # not the message's fault: its attempts are kept
+    assert row.last_error and "certificate not trusted" in row.last_error and "tls_ca_file" in row.last_error
 
 
 def test_wrong_smtp_password_keeps_mail_pending(tmp_path: Path, dovecot, mailbox_user: str) -> None:  # type: ignore[no-untyped-def]
@@ -82,4 +85,7 @@ def test_wrong_smtp_password_keeps_mail_pending(tmp_path: Path, dovecot, mailbox
         dovecot.append(mailbox_user, customer_mail())
         summary = run_once(app)
         app.dispose()
-    assert summary.delivery.server_unreachable and "login" in summary.delivery.server_unreachable.lower()
+    refused = summary.delivery.refused
+    assert refused is not None and "login as mailbot refused: 535" in refused.reason
+    assert "b'" not in str(refused)
+    assert summary.exit_code == EXIT_REFUSED

@@ -12,7 +12,7 @@ from mailbot.db.engine import build_engine
 from mailbot.db.migrate import upgrade_to_head
 from mailbot.directory.files import read_directory_file
 from mailbot.directory.importer import import_directory
-from mailbot.service.app import App, build_app
+from mailbot.app import App, build_app
 
 SUPPORT_ADDRESS = "support@example.test"
 

@@ -163,17 +163,34 @@ class DovecotServer:
         self.lmtp_port = free_port(self.host)
         self.imaps_port = free_port(self.host) if self.tls else 0
         self._write_config()
+        try:
+            self.start_process()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_process(self) -> None:
+        """Start the master on the instance's root and ports (again, after stop_process)."""
+        assert self._dovecot is not None
         self._proc = subprocess.Popen(
             [self._dovecot, "-F", "-c", str(self.config_path)],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        try:
-            self._wait_for_ports()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        self._wait_for_ports()
+
+    def stop_process(self) -> None:
+        """Stop the server as a restart or crash would, keeping its mail and configuration."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _terminate_group(proc)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop every Dovecot process (clients get BYE, then EOF), stay down a while, start on the same ports."""
+        self.stop_process()
+        time.sleep(down_seconds)
+        self.start_process()
 
     def _prepare_root(self) -> None:
         """Short root (unix socket paths are limited to ~107 chars), o+x for the auth user."""

@@ -12,7 +12,7 @@ from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import directory_problems
 from mailbot.entrypoints.commands.server_checks import check_servers
-from mailbot.entrypoints.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_SERVER
+from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_SERVER_CHECK
 
 
 def add_check_config_parser(commands: Any) -> None:
@@ -28,7 +28,7 @@ def add_check_config_parser(commands: Any) -> None:
 
 
 def run_check_config(arguments: argparse.Namespace) -> int:
-    """Exit 0 when all is well, 3 with configuration problems (listed on stderr), 5 when a server check failed."""
+    """Exit 0 when all is well, 3 with configuration problems (listed on stderr), 8 when a server check failed."""
     path = config_path_from(arguments.config)
     audit = audit_config(path)
     problems = [*audit.problems, *directory_file_problems(arguments.directory, audit.settings)]
@@ -43,7 +43,7 @@ def run_check_config(arguments: argparse.Namespace) -> int:
         print(check.line)
     if problems:
         return EXIT_CONFIG
-    return EXIT_OK if all(check.ok for check in checks) else EXIT_SERVER
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_SERVER_CHECK
 
 
 def directory_file_problems(directory: Path | None, settings: Settings | None) -> list[str]:

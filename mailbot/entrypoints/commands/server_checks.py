@@ -108,8 +108,12 @@ def describe_submission(delivery: SmtpDelivery, probe: SubmissionProbe) -> str:
 def explain(section: str, settings: ServerSettings, error: BaseException) -> tuple[str, str]:
     """(what went wrong, what to change) for a failed login; the cause chain is searched for the real reason."""
     chain = causes(error)
+    if (certificate := first(chain, ssl.SSLCertVerificationError)) is not None:
+        return (f"TLS certificate not accepted: {certificate.verify_message or certificate}",
+                f"set {section}.tls_ca_file to the PEM file of the CA that signed it, check {section}.host is the name "
+                f"on the certificate (or {section}.validate_certs = false, for a test server only)")
     if (refused := first(chain, LoginRefused)) is not None:
-        return f"login refused: {refused.reason}", f"check {section}.user and {secret_place(section, settings)}"
+        return refused.reason, f"check {section}.user and {secret_place(section, settings)}"
     if (missing := first(chain, FolderMissing)) is not None:
         return (f"folder {missing.folder} does not exist (folders: {', '.join(missing.existing) or 'none'})",
                 f"set {section}.folder to one of them, or create it")
@@ -120,11 +124,7 @@ def explain(section: str, settings: ServerSettings, error: BaseException) -> tup
 
 
 def network_explanation(section: str, settings: ServerSettings, chain: list[BaseException]) -> tuple[str, str] | None:
-    # Most specific first: a certificate error is an SSLError is an OSError.
-    if (certificate := first(chain, ssl.SSLCertVerificationError)) is not None:
-        return (f"TLS certificate not accepted: {certificate.verify_message or certificate}",
-                f"set {section}.tls_ca_file to the PEM file of the CA that signed it, check {section}.host is the name "
-                f"on the certificate (or {section}.validate_certs = false, for a test server only)")
+    # Most specific first: an SSLError and a gaierror are OSErrors too.
     if (handshake := first(chain, ssl.SSLError)) is not None:
         return (f"TLS handshake failed: {handshake.reason or handshake}",
                 f"check that {section}.tls matches {section}.port ({USUAL_PORTS[section]})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,17 +18,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
+from mailbot.errors import ServerRefused
 from mailbot.logs import fields
-from mailbot.service.app import App
-from mailbot.service.inactivity import inactivity_sweep
-from mailbot.service.sla import escalation_sweep
-from mailbot.service.sla_mail import send_monthly_report
-from mailbot.service.ingest import OUTAGES, IngestReport, Ingestor
+from mailbot.app import App
+from mailbot.cases.inactivity import inactivity_sweep
+from mailbot.sla.escalations import escalation_sweep
+from mailbot.sla.monthly_mail import send_monthly_report
+from mailbot.intake.ingest import OUTAGES, IngestReport, Ingestor
+from mailbot.runtime.exit_codes import EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED
+from mailbot.runtime.refusals import Refusals
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
 
 log = logging.getLogger(__name__)
-RETRY_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)  # after an outage of the mailbox or the database
 OUTBOX_RETRY_SECONDS = 15.0
 LIFECYCLE_SECONDS = 300.0  # inactivity reminders and closures are due in business days: minutes do not matter
 
@@ -37,6 +40,19 @@ class RunSummary:
     ingest: IngestReport = field(default_factory=IngestReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     lifecycle: Counter[str] = field(default_factory=Counter)
+    mailbox_unreadable: str | None = None  # why the mailbox could not be read this time
+    refused: ServerRefused | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The most urgent first: a refusal needs the operator, then unread mail, then mail not delivered."""
+        if self.refused or self.delivery.refused:
+            return EXIT_REFUSED
+        if self.mailbox_unreadable:
+            return EXIT_MAILBOX_UNREADABLE
+        if self.delivery.undelivered:
+            return EXIT_UNDELIVERED
+        return EXIT_OK
 
 
 def deliver_once(app: App) -> DeliveryReport:
@@ -44,21 +60,32 @@ def deliver_once(app: App) -> DeliveryReport:
 
 
 def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
-    """Handle all waiting mail (plus a catch-up sweep), deliver the outbox, return."""
+    """Handle all waiting mail (plus a catch-up sweep), deliver the outbox, return; no retries (cron runs it again)."""
     stop = stop or threading.Event()
+    summary = RunSummary()
+    try:
+        read_mailbox_once(app, stop, summary)
+    except ServerRefused as error:
+        summary.refused = error
+        log.error("mailbox refused us", extra=fields(server=error.server, error=error.reason, hint=error.hint))
+    except SourceUnavailable as error:
+        summary.mailbox_unreadable = str(error)
+        log.error("mailbox unavailable", extra=fields(error=str(error)))
+    summary.lifecycle = inactivity_sweep(app)
+    summary.lifecycle.update(escalation_sweep(app))
+    summary.delivery = deliver_once(app)
+    return summary
+
+
+def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary) -> None:
     source = build_source(app.settings, app.sessions)
     ingestor = Ingestor(app)
-    summary = RunSummary()
     try:
         summary.ingest.outcomes.update(ingestor.ingest(source, stop).outcomes)
         if not stop.is_set():
             summary.ingest.outcomes.update(ingestor.ingest(source, stop, sweep=True).outcomes)
     finally:
         source.close()
-    summary.lifecycle = inactivity_sweep(app)
-    summary.lifecycle.update(escalation_sweep(app))
-    summary.delivery = deliver_once(app)
-    return summary
 
 
 class Service:
@@ -71,26 +98,65 @@ class Service:
         self._sweep_due = threading.Event()
         self._ingestor = Ingestor(app)
         self._scheduler = BackgroundScheduler(timezone="UTC")
+        service = app.settings.service
+        self._refusals = Refusals(service.refused_tries, service.refused_retry_seconds)
+        self.last_mailbox_read: float | None = None  # time.time() of the last round that read the mailbox
 
-    def run(self) -> None:
+    def run(self) -> int:
+        """Returns the exit code: 0 after a requested stop, EXIT_REFUSED when a server kept refusing us."""
         source = build_source(self._app.settings, self._app.sessions)
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
-        failures = 0
         try:
-            while not self._stop.is_set():
-                try:
-                    self._round(source)
-                    failures = 0
-                except (SourceUnavailable, *OUTAGES) as error:
-                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
-                    failures += 1
-                    log.warning("outage; retrying", extra=fields(error=str(error).splitlines()[0], retry_in_seconds=delay))
-                    self._sleep(delay)
+            self._loop(source)
         finally:
             self._scheduler.shutdown(wait=True)
             source.close()
-            log.info("service stopped")
+        if self._refusals.fatal is not None:
+            error = self._refusals.fatal
+            log.critical("giving up: a server keeps refusing us", extra=fields(
+                server=error.server, error=error.reason, hint=error.hint, tries=self._refusals.tries))
+            return EXIT_REFUSED
+        log.info("service stopped")
+        return EXIT_OK
+
+    def _loop(self, source: MailSource) -> None:
+        failures = 0
+        down_since: float | None = None
+        while not self._stop.is_set():
+            try:
+                self._round(source)
+            except ServerRefused as error:
+                self._refused("mailbox", error)
+                continue
+            except (SourceUnavailable, *OUTAGES) as error:
+                down_since = down_since or time.monotonic()
+                self._sleep(self._outage_delay(failures, error))
+                failures += 1
+                continue
+            self._refusals.clear("mailbox")
+            if down_since is not None:
+                log.info("mailbox and database reachable again",
+                         extra=fields(source=source.key, outage_seconds=round(time.monotonic() - down_since, 1)))
+            failures, down_since = 0, None
+
+    def _outage_delay(self, failures: int, error: Exception) -> float:
+        """Capped exponential backoff; only the first failure of an outage is a warning, the rest is quiet."""
+        service = self._app.settings.service
+        delay = min(service.reconnect_initial_seconds * 2 ** failures, service.reconnect_max_seconds)
+        level = logging.WARNING if failures == 0 else logging.DEBUG
+        log.log(level, "unavailable; retrying quietly until it is back",
+                extra=fields(error=str(error).splitlines()[0], retry_in_seconds=delay, attempt=failures + 1))
+        return delay
+
+    def _refused(self, connection: str, error: ServerRefused) -> None:
+        count = self._refusals.record(connection, error)
+        log.error("refused by the server", extra=fields(
+            server=error.server, error=error.reason, hint=error.hint, attempt=count, give_up_after=self._refusals.tries))
+        if self._refusals.fatal is not None:
+            self.request_stop()
+            return
+        self._sleep(self._app.settings.service.refused_retry_seconds)
 
     def _round(self, source: MailSource) -> None:
         self._wake.clear()  # before looking: a stop or a wake-up after this point is never lost
@@ -99,6 +165,7 @@ class Service:
         report = self._ingestor.ingest(source, self._stop, sweep=sweep)
         if sweep and not self._stop.is_set():
             report.outcomes.update(self._ingestor.ingest(source, self._stop).outcomes)
+        self.last_mailbox_read = time.time()
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
         if report.new_work:
@@ -109,6 +176,8 @@ class Service:
         source.wait_for_mail(self._sweep_interval(), self._wake)
 
     def _deliver(self) -> None:
+        if not self._refusals.may_try("delivery"):
+            return  # refused a moment ago: the next spaced try comes from the outbox job
         try:
             report = deliver_once(self._app)
         except (OperationalError, InterfaceError) as error:
@@ -117,7 +186,15 @@ class Service:
         except Exception:  # noqa: BLE001 - delivery trouble must not stop the intake of mail
             log.exception("outbox delivery failed; will try again")
             return
+        if report.refused is not None:
+            count = self._refusals.record("delivery", report.refused)
+            log.error("delivery refused", extra=fields(server=report.refused.server, attempt=count,
+                                                       give_up_after=self._refusals.tries))
+            if self._refusals.fatal is not None:
+                self.request_stop()
+            return
         if report.outcomes:
+            self._refusals.clear("delivery")
             log.info("outbox delivered", extra=fields(**dict(report.outcomes)))
 
     def _start_jobs(self) -> None:

@@ -15,7 +15,7 @@ from mailbot.config import ALWAYS_OPEN
 from mailbot.db.models import Account, Case
 from mailbot.policy.calendar import elapsed
 from mailbot.policy.quota import next_month_start
-from mailbot.service.app import App
+from mailbot.app import App
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailbot.db.engine import transaction
 from mailbot.db.models import Account, AlertSend, OutboxMessage
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
-from mailbot.service.app import App
+from mailbot.app import App
 
 
 @dataclass(frozen=True, slots=True)

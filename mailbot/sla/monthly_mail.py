@@ -12,8 +12,8 @@ from mailbot.db.models import AlertSend, OutboxMessage
 from mailbot.entrypoints.tables import render_table
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id
 from mailbot.outbound.templates import RenderedMail
-from mailbot.service.app import App
-from mailbot.service.sla_report import sla_report
+from mailbot.app import App
+from mailbot.sla.report import sla_report
 
 COLUMNS = ("plan", "priority", "opened", "first_response_met_pct", "resolution_met_pct", "first_response_median_h",
            "first_response_p90_h", "resolution_median_h", "resolution_p90_h", "survey_average", "breaches")

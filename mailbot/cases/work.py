@@ -21,7 +21,7 @@ from mailbot.policy.calendar import BusinessCalendar, deadline, elapsed
 from mailbot.policy.commands import Command
 from mailbot.policy.conversation import own_words
 from mailbot.policy.decide import is_replyable
-from mailbot.service.app import App
+from mailbot.app import App
 
 SURVEYED = ("solved", "inactive")
 ATTACHMENT_BUDGET = 15_000_000  # bytes of files one notice carries; common relays refuse mail over 25 MB
@@ -49,6 +49,11 @@ class CaseWork:
         self.case = case
         self._now = now
         self._notices = Notices(app.settings.support, app.replies.renderer)
+        self.escalation_requested = False  # an #escalate command was applied: the SLA stage sends it
+
+    @property
+    def now(self) -> datetime:
+        return self._now
 
     # -- who ------------------------------------------------------------------------------------------
 
@@ -235,11 +240,9 @@ class CaseWork:
             account.remote_hours_used += command.hours
 
     def _command_escalate(self, command: Command, actor: str) -> None:
-        from mailbot.service.sla import escalate_locked  # sla builds on this module
-
+        # The escalation itself is the SLA capability's (which builds on this module): the caller runs it.
         self.case.escalation_requested_at = self._now
-        self._session.flush()
-        escalate_locked(self._app, self._session, self.case, self._now, customer_request=True)
+        self.escalation_requested = True
 
     def resume_if_waiting(self, actor: str) -> None:
         if self.case.status == WAITING:

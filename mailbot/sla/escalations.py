@@ -17,8 +17,8 @@ from mailbot.outbound.labels import labels, long_local_time
 from mailbot.outbound.notices import Addressee
 from mailbot.policy.calendar import BusinessCalendar, elapsed
 from mailbot.policy.escalation import ClockState, Threshold, thresholds, what_is_owed
-from mailbot.service.app import App
-from mailbot.service.case_work import CLOSED, WAITING, CaseWork
+from mailbot.app import App
+from mailbot.cases.work import CLOSED, WAITING, CaseWork
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500

@@ -41,8 +41,8 @@ from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
 from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import month_window
-from mailbot.service.app import App
-from mailbot.service.apply import apply_decision
+from mailbot.app import App
+from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from mailbot.db.queries import allocate_case_number
 from mailbot.domain.decisions import Decision, Outcome, Situation
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
-from mailbot.service.app import App
-from mailbot.service.case_work import CaseWork
-from mailbot.service.sla import escalate_locked, reschedule
+from mailbot.app import App
+from mailbot.cases.work import CaseWork
+from mailbot.sla.escalations import escalate_locked, reschedule
 
 CASE_OPEN = "open"
 
@@ -67,7 +67,7 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
         work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments)
         return
     if decision.rule == "engineer_reply" and decision.engineer_message is not None and situation.engineer is not None:
-        handle_engineer_reply(work, decision.engineer_message, situation.engineer, entry.attachments)
+        handle_engineer_reply(app, session, work, decision.engineer_message, situation.engineer, entry.attachments)
     elif decision.rule == "thread_reply":
         work.resume_if_waiting(sender)
         work.forward_customer_message(situation.message.text, sender, "reply", inbound_id, entry.attachments)
@@ -91,11 +91,14 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
         escalate_locked(app, session, case, situation.now, customer_request=True)
 
 
-def handle_engineer_reply(work: CaseWork, message: EngineerMessage, engineer: EngineerSettings,
-                          attachments: list[StoredAttachment]) -> None:
+def handle_engineer_reply(app: App, session: Session, work: CaseWork, message: EngineerMessage,
+                          engineer: EngineerSettings, attachments: list[StoredAttachment]) -> None:
     """Commands first (priority, type, ...), then the answer goes out, then a close or reopen takes effect."""
     late = ("close", "reopen")
     work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email)
+    if work.escalation_requested:
+        session.flush()
+        escalate_locked(app, session, work.case, work.now, customer_request=True)
     if message.body.strip() and not message.internal:
         work.relay_to_customer(engineer, message.body.strip(), attachments)
     work.apply_commands(tuple(c for c in message.commands if c.name in late), engineer.email)

@@ -12,8 +12,8 @@ from mailbot.db.engine import transaction
 from mailbot.db.models import Case
 from mailbot.logs import fields
 from mailbot.policy.calendar import BusinessCalendar, add_business_days
-from mailbot.service.app import App
-from mailbot.service.case_work import WAITING, CaseWork
+from mailbot.app import App
+from mailbot.cases.work import WAITING, CaseWork
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Proactive alerts to the designated contacts of plans that include them."""

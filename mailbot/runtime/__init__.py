@@ -1,0 +1,1 @@
+"""The running service: the mail loop, delivery rounds and scheduled jobs."""

@@ -1,0 +1,1 @@
+"""Service levels: the SLA clocks' escalation steps, the compliance report and its monthly mail."""

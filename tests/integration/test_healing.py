@@ -1,0 +1,96 @@
+"""Connections that heal: `mailbot run` notices a dead IMAP session within seconds and reconnects, without spinning."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import skip_or_fail
+from tests.support.bot import imap_source, smtp_delivery, write_config
+from tests.support.cli import run_cli, start_service, stop_service, wait_until
+from tests.support.dovecot import DovecotServer, dovecot_available
+from tests.support.mailgen import customer_mail
+from tests.support.smtp_sink import SmtpSink
+
+ACK_AFTER_RETURN_SECONDS = 10.0
+
+
+@pytest.fixture
+def own_dovecot() -> Iterator[DovecotServer]:
+    """A Dovecot of this test's own: restarting the session's server would disturb other tests."""
+    if not dovecot_available():
+        skip_or_fail("dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd")
+    with DovecotServer() as server:
+        yield server
+
+
+def started_service(tmp_path: Path, server: DovecotServer, user: str, sink: SmtpSink) -> tuple[object, Path]:
+    config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", delivery=smtp_delivery(sink),
+                          source=imap_source(server, user, tmp_path, poll_interval_seconds=60))
+    run_cli(config, "db", "upgrade")
+    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    log = tmp_path / "service.log"
+    service = start_service(config, log)
+    wait_until(lambda: b"imap connected" in log.read_bytes(), 20, what="the service to connect")
+    time.sleep(1.0)  # settled into IDLE
+    return service, log
+
+
+def connections(log: Path) -> int:
+    return log.read_bytes().count(b"imap connected")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_restart_of_the_imap_server_is_survived(tmp_path: Path, own_dovecot: DovecotServer, smtp_sink: SmtpSink) -> None:
+    user = own_dovecot.add_user("support-heal@example.test")
+    service, log = started_service(tmp_path, own_dovecot, user, smtp_sink)
+    reconnect_times: list[float] = []
+    try:
+        for round_number in range(1, 4):
+            before = connections(log)
+            own_dovecot.stop_process()
+            cpu_before, down_at = cpu_seconds(service.pid), time.monotonic()  # type: ignore[attr-defined]
+            time.sleep(3.0)
+            cpu_while_down = cpu_seconds(service.pid) - cpu_before  # type: ignore[attr-defined]
+            assert cpu_while_down < 0.3, f"{cpu_while_down:.2f} s of CPU in {time.monotonic() - down_at:.1f} s down"
+            own_dovecot.start_process()
+            back_at = time.monotonic()
+            own_dovecot.append(user, customer_mail(message_id=f"heal-{round_number}@acme.test",
+                                                   subject=f"Caído {round_number}"))
+            smtp_sink.wait_for(round_number, timeout=ACK_AFTER_RETURN_SECONDS)
+            reconnect_times.append(time.monotonic() - back_at)
+            assert connections(log) == before + 1  # one new session, no reconnect storm
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    text = log.read_text()
+    assert "connection lost while idle" in text
+    assert "reachable again" in text
+    assert max(reconnect_times) < ACK_AFTER_RETURN_SECONDS, reconnect_times
+    print(f"acknowledged after the server's return: median {statistics.median(reconnect_times):.2f} s, {reconnect_times}")
+
+
+def test_a_kicked_session_is_replaced_at_once(tmp_path: Path, own_dovecot: DovecotServer, smtp_sink: SmtpSink) -> None:
+    user = own_dovecot.add_user("support-kick@example.test")
+    service, log = started_service(tmp_path, own_dovecot, user, smtp_sink)
+    try:
+        before = connections(log)
+        own_dovecot.doveadm("kick", user)
+        kicked_at = time.monotonic()
+        wait_until(lambda: connections(log) == before + 1, ACK_AFTER_RETURN_SECONDS, what="a new IMAP session")
+        own_dovecot.append(user, customer_mail(message_id="kicked@acme.test"))
+        smtp_sink.wait_for(1, timeout=ACK_AFTER_RETURN_SECONDS)
+        elapsed = time.monotonic() - kicked_at
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    assert elapsed < ACK_AFTER_RETURN_SECONDS
+    assert "connection lost while idle" in log.read_text()
