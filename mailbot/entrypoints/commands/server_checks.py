@@ -97,12 +97,14 @@ def check_smtp(settings: Settings) -> ServerCheck:
 
 
 def describe_submission(delivery: SmtpDelivery, probe: SubmissionProbe) -> str:
-    tls = {"implicit": "implicit TLS", "starttls": "STARTTLS done", "none": "no TLS"}[delivery.tls]
+    findings = [f"EHLO OK ({probe.server_name})"]
+    findings += {"implicit": ["implicit TLS"], "starttls": ["STARTTLS done"], "none": []}[delivery.tls]
     if probe.authenticated_as:
-        auth = f"AUTH accepted as {probe.authenticated_as}"
+        findings.append(f"AUTH accepted as {probe.authenticated_as}")
     else:
-        auth = "no AUTH (delivery.user not set" + (f"; the server offers {', '.join(probe.auth_offered)})" if probe.auth_offered else ")")
-    return f"EHLO OK ({probe.server_name}), {tls}, {auth}, nothing sent"
+        offered = ", ".join(method.upper() for method in probe.auth_offered)
+        findings.append("no AUTH (delivery.user not set" + (f"; the server offers {offered})" if offered else ")"))
+    return ", ".join([*findings, "nothing sent"])
 
 
 def explain(section: str, settings: ServerSettings, error: BaseException) -> tuple[str, str]:
