@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.clock import Clock, SystemClock
-from mailbot.config import EngineerSettings, Settings
+from mailbot.config import EngineerSettings, ImapSource, MaildirDelivery, MaildirSource, Settings, SmtpDelivery
 from mailbot.db.engine import build_engine, build_session_factory
 from mailbot.domain.decisions import PolicySettings
 from mailbot.outbound.replies import ReplyComposer
@@ -28,6 +29,9 @@ class App:
     replies: ReplyComposer
     catalog: Catalog
     engineers: dict[str, EngineerSettings]  # by address
+    # OAuth2 logins keep their token cache for the app's life (None: a password, read at each connection).
+    source_credentials: Credentials | None = None
+    delivery_credentials: Credentials | None = None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -36,17 +40,27 @@ class App:
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(settings.database.url)
     support = settings.support
+    clock = clock or SystemClock()
     return App(
         settings=settings,
         engine=engine,
         sessions=build_session_factory(engine),
-        clock=clock or SystemClock(),
+        clock=clock,
         numbering=CaseNumbering(support.case_number_format, support.case_prefix),
         policy=policy_settings(settings),
         replies=ReplyComposer(support, TemplateRenderer(settings.templates.path)),
         catalog=Catalog(settings),
         engineers={engineer.email: engineer for engineer in settings.engineers},
+        source_credentials=oauth2_credentials(settings.source, clock),
+        delivery_credentials=oauth2_credentials(settings.delivery, clock),
     )
+
+
+def oauth2_credentials(section: ImapSource | SmtpDelivery | MaildirSource | MaildirDelivery, clock: Clock) -> Credentials | None:
+    """An OAuth2 connection's credentials live as long as the app, so its token is cached across connections."""
+    if isinstance(section, (ImapSource, SmtpDelivery)) and section.auth == "oauth2":
+        return build_credentials(section, clock)
+    return None
 
 
 def policy_settings(settings: Settings) -> PolicySettings:

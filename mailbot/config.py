@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailbot.auth.settings import OAuth2Settings, secret_problem
 from mailbot.config_base import ConfigError, Language, Section, check_timezone  # noqa: F401 - ConfigError re-exported
 from mailbot.config_presets import with_presets
 from mailbot.support_settings import (  # noqa: F401 - re-exported: the configuration's public names
@@ -43,6 +44,7 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
 
 CONFIG_ENV_VAR = "MAILBOT_CONFIG"
 TlsMode = Literal["implicit", "starttls", "none"]
+AuthMode = Literal["password", "oauth2"]
 
 
 class TlsClient(Section):
@@ -74,23 +76,25 @@ class Secret(Section):
 
     def secret_problem(self, key: str) -> str | None:
         """Why the password cannot be read (or is empty), or None when it can."""
-        if self.password_file is not None:
-            return _secret_file_problem(f"{key}.password_file", self.password_file)
-        if self.password_env and self.password_env not in os.environ:
-            return f"{key}.password_env: environment variable {self.password_env} is not set"
-        if self.password_env and not os.environ[self.password_env].strip():
-            return f"{key}.password_env: environment variable {self.password_env} is set but empty"
-        return None
+        return secret_problem(f"{key}.password", self.password_env, self.password_file)
 
 
-def _secret_file_problem(key: str, path: Path) -> str | None:
-    if not path.is_file():
-        return f"{key}: {path} does not exist or is not a file"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return f"{key}: {path} cannot be read: {getattr(error, 'strerror', None) or error}"
-    return None if text.strip() else f"{key}: {path} is empty"
+class Login(Secret):
+    """How a connection logs in: a password (the default) or an OAuth2 access token from [<section>.oauth2]."""
+
+    auth: AuthMode = "password"
+    oauth2: OAuth2Settings | None = None
+
+    @model_validator(mode="after")
+    def _oauth2_section_iff_oauth2(self) -> "Login":
+        if self.auth == "oauth2" and self.oauth2 is None:
+            raise ValueError('auth = "oauth2" needs an [oauth2] section here (provider, flow, client_id, ...)')
+        if self.auth == "password" and self.oauth2 is not None:
+            raise ValueError('an [oauth2] section is only used with auth = "oauth2"')
+        if self.auth == "oauth2" and (self.password_env or self.password_file):
+            raise ValueError('password_env / password_file are not used with auth = "oauth2": remove them')
+        return self
+
 
 
 def is_loopback(host: str) -> bool:
@@ -162,7 +166,7 @@ class DatabaseSettings(Secret):
         return self.model_copy(update={"url": make_url(self.url).set(password=password).render_as_string(hide_password=False)})
 
 
-class ImapSource(Secret, TlsClient):
+class ImapSource(Login, TlsClient):
     kind: Literal["imap"] = "imap"
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -196,7 +200,7 @@ class MaildirSource(Section):
     sweep_interval_seconds: float = Field(default=600.0, gt=0)
 
 
-class SmtpDelivery(Secret, TlsClient):
+class SmtpDelivery(Login, TlsClient):
     kind: Literal["smtp"] = "smtp"
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -208,6 +212,8 @@ class SmtpDelivery(Secret, TlsClient):
     def _plain_only_on_loopback(self) -> "SmtpDelivery":
         if self.tls == "none" and not is_loopback(self.host):
             raise ValueError(f"tls = \"none\" is only allowed for a loopback host, not {self.host!r}")
+        if self.auth == "oauth2" and not self.user:
+            raise ValueError('auth = "oauth2" needs user (the mailbox the token is for)')
         return self
 
     @property
@@ -358,22 +364,31 @@ def anchor_paths(settings: Settings, base: Path) -> Settings:
     if isinstance(source, MaildirSource):
         updates["source"] = source.model_copy(update={"path": anchored(source.path)})
     else:
-        updates["source"] = source.model_copy(
-            update={"password_file": anchored(source.password_file), "tls_ca_file": anchored(source.tls_ca_file)}
-        )
+        updates["source"] = source.model_copy(update=anchored_login(source, base))
     delivery = settings.delivery
     if isinstance(delivery, MaildirDelivery):
         updates["delivery"] = delivery.model_copy(update={"path": anchored(delivery.path)})
     else:
-        updates["delivery"] = delivery.model_copy(
-            update={"password_file": anchored(delivery.password_file), "tls_ca_file": anchored(delivery.tls_ca_file)}
-        )
+        updates["delivery"] = delivery.model_copy(update=anchored_login(delivery, base))
     database = settings.database
     updates["database"] = database.model_copy(
         update={"url": anchor_sqlite_url(database.url, base), "password_file": anchored(database.password_file)}
     ).with_password()
     updates["templates"] = TemplateSettings(path=anchored(settings.templates.path))
     return settings.model_copy(update=updates)
+
+
+def anchored_login(section: "ImapSource | SmtpDelivery", base: Path) -> dict[str, object]:
+    """A connection's password, CA and OAuth2 secret/key files, relative to the config file's folder."""
+
+    def anchored(value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else (base / value)
+
+    return {
+        "password_file": anchored(section.password_file),
+        "tls_ca_file": anchored(section.tls_ca_file),
+        "oauth2": section.oauth2.anchored(base) if section.oauth2 is not None else None,
+    }
 
 
 def anchor_sqlite_url(url: str, base: Path) -> str:
@@ -390,13 +405,17 @@ def runtime_problems(settings: Settings, path: Path) -> list[str]:
     """Problems that only show against the environment: unreadable secrets, missing folders."""
     problems: list[str] = []
     source, delivery = settings.source, settings.delivery
-    if isinstance(source, ImapSource):
+    if isinstance(source, ImapSource) and source.oauth2 is not None:
+        problems += [f"{path}: {problem}" for problem in source.oauth2.secret_problems("source.oauth2")]
+    elif isinstance(source, ImapSource):
         missing = source.secret_problem("source")
         if missing or source.resolve_password() is None:
             problems.append(
                 f"{path}: {missing or 'source: no password: set source.password_env or source.password_file'}"
             )
-    if isinstance(delivery, SmtpDelivery) and delivery.user:
+    if isinstance(delivery, SmtpDelivery) and delivery.oauth2 is not None:
+        problems += [f"{path}: {problem}" for problem in delivery.oauth2.secret_problems("delivery.oauth2")]
+    elif isinstance(delivery, SmtpDelivery) and delivery.user:
         missing = delivery.secret_problem("delivery")
         if missing or delivery.resolve_password() is None:
             problems.append(

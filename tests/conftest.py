@@ -17,6 +17,7 @@ from tests.support import skip_or_fail
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.postgres import fresh_database, pg_available, pg_base_url
 from tests.support.smtp_sink import SmtpSink
+from tests.support.tls import Certificate, self_signed_certificate
 
 DOVECOT_MISSING = "dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd"
 
@@ -54,6 +55,16 @@ def smtp_sink() -> Iterator[SmtpSink]:
     """A fresh SMTP server per test, so recorded mail and scripted failures never leak."""
     with SmtpSink() as sink:
         yield sink
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1/localhost (TLS servers and the https token endpoint)."""
+    made = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        skip_or_fail("openssl not installed")
+    assert made is not None
+    return made
 
 
 @pytest.fixture(scope="session")

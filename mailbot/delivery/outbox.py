@@ -7,14 +7,19 @@ Message-ID: delivery is at-least-once, and the shared Message-ID lets receiving 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.config import MaildirDelivery, OutboxSettings, Settings
 from mailbot.db.engine import transaction
 from mailbot.db.models import Case, OutboxMessage
@@ -26,6 +31,8 @@ from mailbot.app import App
 log = logging.getLogger(__name__)
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SENDING_LEASE = timedelta(minutes=10)  # longer than any SMTP conversation
+RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,11 +52,12 @@ def backoff(attempts: int, settings: OutboxSettings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.backoff_max_seconds))
 
 
-def build_transport(settings: Settings) -> Transport:
+def build_transport(settings: Settings, credentials: Credentials | None = None) -> Transport:
+    """`credentials` (kept by the app, so OAuth2 tokens outlive one delivery round) or new ones from settings."""
     delivery = settings.delivery
     if isinstance(delivery, MaildirDelivery):
         return MaildirTransport(delivery)
-    return SmtpTransport(delivery, delivery.resolve_password() if delivery.user else None)
+    return SmtpTransport(delivery, credentials or build_credentials(delivery))
 
 
 def has_due(session: Session, now: datetime) -> bool:
@@ -122,19 +130,43 @@ async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) 
     else:
         failure = None
     if failure is None:
-        with transaction(app.sessions) as session:
-            row = session.get_one(OutboxMessage, row_id)
-            row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, partial
-            log.info("mail sent", extra=_row_fields(session, row, refused=partial))
+        await _recorded(lambda: _record_sent(app, row_id, partial))
         report.outcomes[SENT] += 1
         return True
-    with transaction(app.sessions) as session:
-        outcome = record_failure(session, session.get_one(OutboxMessage, row_id), failure, app.clock.now(), app.settings.outbox)
+    outcome = await _recorded(lambda: _record_failed(app, row_id, failure))
     report.outcomes[outcome] += 1
     if failure.connection:
         report.server_unreachable = str(failure)
         return False
     return True
+
+
+async def _recorded(record: Callable[[], T]) -> T:
+    """Write a delivery's result, riding out a short database outage (a dropped or terminated connection).
+
+    Giving up at once would leave the row leased as "sending" until SENDING_LEASE runs out, and then send it
+    again: a few quick retries keep the receipt exact in the common case of a connection that is replaced.
+    """
+    for delay in RECORD_RETRY_DELAYS:
+        try:
+            return record()
+        except (OperationalError, InterfaceError) as error:
+            log.warning("recording a delivery result failed; retrying",
+                        extra=fields(error=str(error).splitlines()[0], retry_in_seconds=delay))
+            await asyncio.sleep(delay)
+    return record()
+
+
+def _record_sent(app: App, row_id: int, partial: str | None) -> None:
+    with transaction(app.sessions) as session:
+        row = session.get_one(OutboxMessage, row_id)
+        row.status, row.sent_at, row.attempts, row.last_error = SENT, app.clock.now(), row.attempts + 1, partial
+        log.info("mail sent", extra=_row_fields(session, row, refused=partial))
+
+
+def _record_failed(app: App, row_id: int, failure: DeliveryError) -> str:
+    with transaction(app.sessions) as session:
+        return record_failure(session, session.get_one(OutboxMessage, row_id), failure, app.clock.now(), app.settings.outbox)
 
 
 def claim_next(app: App, now: datetime) -> tuple[int, Parcel] | None:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from mailbot.auth.credentials import Credentials
 from mailbot.config import MaildirDelivery, SmtpDelivery
 from mailbot.errors import LoginRefused, ServerRefused, decoded
 from mailbot.keepalive import enable_keepalive
@@ -52,9 +53,9 @@ class Transport(Protocol):
 class SmtpTransport:
     """One SMTP session per delivery round; messages go through it one by one."""
 
-    def __init__(self, settings: SmtpDelivery, password: str | None) -> None:
+    def __init__(self, settings: SmtpDelivery, credentials: Credentials) -> None:
         self._settings = settings
-        self._password = password
+        self._credentials = credentials
         self._client: aiosmtplib.SMTP | None = None
 
     async def __aenter__(self) -> "SmtpTransport":
@@ -75,8 +76,10 @@ class SmtpTransport:
             client.close()
             raise self._connect_problem(error) from error
         try:
-            if s.user:
-                await client.login(s.user, self._password or "")
+            await self._credentials.login_smtp(client)  # a password, or an OAuth2 token over SASL
+        except ServerRefused:
+            client.close()  # an OAuth2 refusal already names the server (or the token endpoint) and the fix
+            raise
         except aiosmtplib.SMTPAuthenticationError as error:
             client.close()
             if error.code in TEMPORARY_AUTH_CODES:

@@ -54,11 +54,9 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
     """What the decision means for the case beyond recording the message: notices, relays, state changes."""
     work = CaseWork(app, session, case, situation.now)
     sender = entry.sender
-    try:
-        carry_out_decision(app, session, decision, situation, case, entry, inbound_id, work, sender)
-    finally:
-        session.flush()
-        reschedule(app, session, case, situation.now)  # priority, first response or closing may move the SLA clock
+    carry_out_decision(app, session, decision, situation, case, entry, inbound_id, work, sender)
+    session.flush()
+    reschedule(app, session, case, situation.now)  # priority, first response or closing may move the SLA clock
 
 
 def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,

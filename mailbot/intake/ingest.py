@@ -132,9 +132,27 @@ class Ingestor:
             except OUTAGES:
                 raise
             except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
+                self._raise_if_outage(error)
                 log.exception("message failed; quarantined", extra=self._message_fields(source_key, mail, message))
                 return self.quarantine(source_key, mail, message.message_key, f"{type(error).__name__}: {error}")
         raise AssertionError("unreachable")
+
+    def _raise_if_outage(self, error: Exception) -> None:
+        """An error is this message's only while the database answers: a lost connection is everyone's.
+
+        A dropped connection can surface as a different exception (raised while handling the first), so both
+        the chain of causes and a fresh round trip are checked before blaming the message.
+        """
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, OUTAGES):
+                raise cause from error
+            cause = cause.__cause__ or cause.__context__
+        try:
+            with self._app.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except OUTAGES as outage:
+            raise outage from error
 
     def _process(self, source_key: str, mail: FetchedMail, message: InboundMessage) -> str:
         now = self._app.clock.now()

@@ -56,7 +56,7 @@ class RunSummary:
 
 
 def deliver_once(app: App) -> DeliveryReport:
-    return asyncio.run(deliver_due(app, build_transport(app.settings)))
+    return asyncio.run(deliver_due(app, build_transport(app.settings, app.delivery_credentials)))
 
 
 def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
@@ -78,7 +78,7 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
 
 
 def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary) -> None:
-    source = build_source(app.settings, app.sessions)
+    source = build_source(app.settings, app.sessions, app.source_credentials)
     ingestor = Ingestor(app)
     try:
         summary.ingest.outcomes.update(ingestor.ingest(source, stop).outcomes)
@@ -104,7 +104,7 @@ class Service:
 
     def run(self) -> int:
         """Returns the exit code: 0 after a requested stop, EXIT_REFUSED when a server kept refusing us."""
-        source = build_source(self._app.settings, self._app.sessions)
+        source = build_source(self._app.settings, self._app.sessions, self._app.source_credentials)
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.config import ImapSource, MaildirSource as MaildirSettings, Settings
 from mailbot.db.queries import is_known_source_ref
 from mailbot.sources.base import MailSource
@@ -11,10 +12,13 @@ from mailbot.sources.imap import ImapMailSource
 from mailbot.sources.maildir import MaildirSource
 
 
-def build_source(settings: Settings, sessions: sessionmaker[Session]) -> MailSource:
+def build_source(
+    settings: Settings, sessions: sessionmaker[Session], credentials: Credentials | None = None
+) -> MailSource:
+    """`credentials` (kept by the app, so OAuth2 tokens are cached across reconnects) or new ones from settings."""
     source = settings.source
     if isinstance(source, ImapSource):
-        return ImapMailSource(source, source.resolve_password() or "", settings.limits.max_message_bytes)
+        return ImapMailSource(source, credentials or build_credentials(source), settings.limits.max_message_bytes)
     assert isinstance(source, MaildirSettings)
 
     def is_recorded(key: str, source_ref: str) -> bool:

@@ -9,11 +9,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from mailbot.auth.credentials import Credentials
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
@@ -38,10 +40,10 @@ class ConnectionLost(Exception):
 
 
 class ImapMailSource:
-    def __init__(self, settings: ImapSettings, password: str, max_message_bytes: int) -> None:
+    def __init__(self, settings: ImapSettings, credentials: Credentials, max_message_bytes: int) -> None:
         self._settings = settings
         self._max_message_bytes = max_message_bytes
-        self._password = password
+        self._credentials = credentials
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
         self._highest_uid = 0  # highest UID a search has shown: mail above it is new
@@ -99,13 +101,17 @@ class ImapMailSource:
         try:
             if s.tls == "starttls":
                 client.starttls(context)
-            client.login(s.user, self._password)
+            self._credentials.login_imap(client)
         except Exception:
             _quietly_logout(client)
             raise
         self._client = client
         log.info("imap connected", extra={"fields": {"source": self.key, "idle": self._supports_idle()}})
         return client
+
+    def login_expires_at(self) -> datetime | None:
+        """When this connection's OAuth2 token is due for renewal: end IDLE and reconnect by then (None: never)."""
+        return self._credentials.renew_by() if self._client is not None else None
 
     def _drop_connection(self) -> None:
         if self._client is not None:

@@ -174,7 +174,7 @@ def test_empty_environment_secret_and_missing_sqlite_folder(tmp_path: Path, smtp
     result = run_cli(config, "check-config", check=False, env={"MAILBOT_TEST_EMPTY": ""})
 
     assert result.returncode == EXIT_CONFIG
-    assert "source.password_env: environment variable MAILBOT_TEST_EMPTY is set but empty" in result.stderr
+    assert "source.password_env: environment variable MAILBOT_TEST_EMPTY is empty" in result.stderr
     assert f"database.url: folder {tmp_path}/gone of the SQLite file does not exist" in result.stderr
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -156,3 +158,53 @@ def test_quota_race_between_two_processes_gives_one_case_and_one_refusal(tmp_pat
     engine.dispose()
     assert dict(rows) == {key: 3 for key in accounts}
     assert refusals == len(accounts)
+
+
+@pytest.mark.postgres
+def test_terminated_database_connections_lose_and_double_nothing(tmp_path: Path, pg_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """pg_terminate_backend on every connection of the bot, again and again, while mail streams in."""
+    config = prepare(tmp_path, pg_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink)
+    database = pg_url.rsplit("/", 1)[1]
+    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    stop = threading.Event()
+    terminated: list[int] = []
+
+    def terminate_backends() -> None:
+        while not stop.wait(0.4):
+            with admin.connect() as connection:
+                terminated.append(int(connection.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar_one()))
+
+    log = tmp_path / "service.log"
+    service = start_service(config, log)
+    terminator = threading.Thread(target=terminate_backends, daemon=True)
+    ids = [f"pg-kill-{n}@acme.test" for n in range(60)]
+    try:
+        wait_until(lambda: b"imap connected" in log.read_bytes(), 30, what="the service")
+        terminator.start()
+        for message_id in ids:
+            dovecot.append(mailbox_user, customer_mail(message_id=message_id, subject=f"Caída {message_id}",
+                                                       attachment=("dump.bin", "application/octet-stream", BULKY[:60_000])))
+            time.sleep(0.1)
+        wait_until(lambda: count(pg_url, "inbound_messages") >= 60, 90, what="60 messages handled")
+        acks = smtp_sink.wait_for(60, timeout=60)
+    finally:
+        stop.set()
+        if terminator.is_alive():
+            terminator.join(5)
+        code = stop_service(service)
+        admin.dispose()
+    assert code == 0, log.read_text()[-3000:]
+    assert sum(terminated) >= 5, f"only {sum(terminated)} connections were terminated"
+    assert "unavailable; retrying quietly" in log.read_text()  # some terminations landed inside a transaction
+    engine = create_engine(pg_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        keys = list(connection.execute(select(InboundRecord.message_key)).scalars())
+        outcomes = Counter(connection.execute(select(InboundRecord.outcome)).scalars())
+    engine.dispose()
+    assert sorted(keys) == sorted(ids) and outcomes == {"case_opened": 60}
+    assert len(set(case_numbers(pg_url))) == 60
+    answered = {mail.message["In-Reply-To"] for mail in acks}
+    assert len(answered) == 60  # every message acknowledged; a repeat would carry the same Message-ID
+    assert len({mail.message["Message-ID"] for mail in acks}) == 60

@@ -16,16 +16,7 @@ from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_co
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
-from tests.support.tls import Certificate, self_signed_certificate
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    made = self_signed_certificate(tmp_path_factory.mktemp("tls"))
-    if made is None:
-        skip_or_fail("openssl not installed")
-    assert made is not None
-    return made
+from tests.support.tls import Certificate
 
 
 @pytest.fixture(scope="module")

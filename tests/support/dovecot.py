@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -48,16 +49,16 @@ protocols = imap lmtp
 listen = {host}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{extra_mechanisms}
 mail_location = maildir:~/Maildir
 mail_fsync = optimized
 first_valid_uid = 1
 mail_max_userip_connections = 50
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users/%u
+  args = scheme=PLAIN username_format=%u {root}/users/%u{password_mechanisms}
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={uid} gid={uid} home={root}/mail/%d/%n
 }}
@@ -82,6 +83,36 @@ namespace inbox {{
   }}
 }}
 """
+
+
+# Dovecot 2.3's oauth2 passdb (doc/wiki/PasswordDatabase.oauth2.txt): with introspection_mode = post it POSTs
+# token=<token> to introspection_url (RFC 7662) and accepts the login when the JSON answer has
+# active = true, a username equal to the SASL user and, when `scope` is set, that scope among its scopes.
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+_OAUTH2_CONF = """\
+introspection_url = {url}
+introspection_mode = post
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+{scope}
+"""
+
+
+@dataclass(frozen=True)
+class OAuth2Validation:
+    """Where Dovecot checks OAuth2 bearer tokens, and the scope a token must carry (none: any)."""
+
+    introspection_url: str
+    scope: str | None = None
 
 
 def find_binary(name: str) -> str | None:
@@ -130,9 +161,12 @@ class DovecotServer:
     lmtp_port: int
     root: Path
 
-    def __init__(self, host: str = LOOPBACK, tls: "Certificate | None" = None) -> None:
+    def __init__(
+        self, host: str = LOOPBACK, tls: "Certificate | None" = None, oauth2: OAuth2Validation | None = None
+    ) -> None:
         self.host = host
         self.tls = tls  # with a certificate: STARTTLS on imap_port and implicit TLS on imaps_port
+        self.oauth2 = oauth2  # also XOAUTH2 / OAUTHBEARER, tokens checked by introspection; passwords still work
         self.imap_port = 0
         self.imaps_port = 0
         self.lmtp_port = 0
@@ -214,8 +248,15 @@ class DovecotServer:
             imaps_port=self.imaps_port,
             lmtp_port=self.lmtp_port,
             ssl=f"ssl = yes\nssl_cert = <{self.tls.cert}\nssl_key = <{self.tls.key}" if self.tls else "ssl = no",
+            extra_mechanisms=" oauthbearer xoauth2" if self.oauth2 else "",
+            password_mechanisms="\n  mechanisms = plain login" if self.oauth2 else "",
+            oauth2_passdb=_OAUTH2_PASSDB.format(root=self.root) if self.oauth2 else "",
         )
         self.config_path.write_text(text)
+        if self.oauth2 is not None:
+            scope = f"scope = {self.oauth2.scope}" if self.oauth2.scope else ""
+            (self.root / "dovecot-oauth2.conf.ext").write_text(
+                _OAUTH2_CONF.format(url=self.oauth2.introspection_url, scope=scope))
 
     def _wait_for_ports(self) -> None:
         """Poll both listeners; report Dovecot's log if the master dies or stalls."""

@@ -8,10 +8,14 @@ the bot's retry and bounce paths.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
+import json
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -26,6 +30,7 @@ from tests.support.tls import Certificate
 
 DEFAULT_USER = "mailbot"
 DEFAULT_PASSWORD = "secret"
+TokenCheck = Callable[[str], dict[str, Any]]  # token -> RFC 7662 introspection answer
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,59 @@ class _SinkHandler:
             self._failures.clear()
 
 
+class _OAuth2SinkHandler(_SinkHandler):
+    """Also offers AUTH XOAUTH2 and OAUTHBEARER, checking the bearer token by introspection.
+
+    A refused token gets the error challenge Google's servers send (334 + base64 JSON status), and after
+    the client's empty (XOAUTH2) or %x01 (OAUTHBEARER, RFC 7628 §3.2.3) reply, 535.
+    """
+
+    def __init__(self, auth_required: bool, token_check: TokenCheck, scope: str | None) -> None:
+        super().__init__(auth_required)
+        self._token_check = token_check
+        self._scope = scope
+        self.logins: list[tuple[str, str, str]] = []  # (mechanism, user, token) of accepted logins
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802 - aiosmtpd's naming
+        return await self._bearer_login(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+        return await self._bearer_login(server, args, "OAUTHBEARER")
+
+    async def _bearer_login(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
+        initial = _decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        if not isinstance(initial, bytes):
+            return AuthResult(success=False, handled=True)
+        user, token = _bearer_fields(initial.decode("utf-8", "replace"), mechanism)
+        answer = self._token_check(token) if token else {"active": False}
+        scopes = str(answer.get("scope", "")).split()
+        if answer.get("active") is True and answer.get("username") == user and (self._scope is None or self._scope in scopes):
+            self.logins.append((mechanism, user, token))
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        error = {"status": "401", "schemes": "bearer", "scope": self._scope or ""}
+        await server.challenge_auth(json.dumps(error))
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
+
+
+def _decode(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+
+
+def _bearer_fields(text: str, mechanism: str) -> tuple[str, str]:
+    """(user, token) from an XOAUTH2 `user=..^Aauth=Bearer ..^A^A` or an OAUTHBEARER `n,a=..,^A..` message."""
+    fields = text.split("\x01")
+    if mechanism == "OAUTHBEARER":
+        header, _, _ = fields[0].partition(",a=")[2].partition(",")
+        user = header.replace("=2C", ",").replace("=3D", "=")
+    else:
+        user = fields[0].removeprefix("user=")
+    token = next((field.removeprefix("auth=Bearer ") for field in fields if field.startswith("auth=Bearer ")), "")
+    return user, token
+
+
 def _to_received(session: Session, envelope: Envelope) -> ReceivedMail:
     """Copy the envelope into an immutable record (aiosmtpd reuses its objects)."""
     raw = envelope.original_content or b""
@@ -140,6 +198,9 @@ class SmtpSink:
         host: str = LOOPBACK,
         tls: "Certificate | None" = None,
         implicit_tls: bool = False,
+        token_check: TokenCheck | None = None,
+        oauth2_scope: str | None = None,
+        oauthbearer: bool = False,
     ) -> None:
         self.host = host
         self.tls = tls  # with a certificate: STARTTLS offered, or implicit TLS when implicit_tls
@@ -148,7 +209,10 @@ class SmtpSink:
         self.auth_required = auth_required
         self.user = user
         self.password = password
-        self._handler = _SinkHandler(auth_required)
+        self.oauthbearer = oauthbearer  # offer OAUTHBEARER beside XOAUTH2 (Gmail does; Microsoft 365 does not)
+        # With token_check, AUTH XOAUTH2 and OAUTHBEARER are offered too; a token must carry oauth2_scope.
+        self._handler = (_OAuth2SinkHandler(auth_required, token_check, oauth2_scope) if token_check
+                         else _SinkHandler(auth_required))
         self._controller: Controller | None = None
 
     def start(self) -> Self:
@@ -177,6 +241,7 @@ class SmtpSink:
             "authenticator": self._authenticate,
             "auth_require_tls": False,
             "enable_SMTPUTF8": True,
+            "auth_exclude_mechanism": [] if self.oauthbearer else ["OAUTHBEARER"],
         }
 
     def _authenticate(
@@ -207,6 +272,11 @@ class SmtpSink:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @property
+    def oauth2_logins(self) -> list[tuple[str, str, str]]:
+        """(mechanism, user, token) of every accepted OAuth2 login."""
+        return list(getattr(self._handler, "logins", []))
 
     @property
     def received(self) -> list[ReceivedMail]:

@@ -64,7 +64,7 @@ def check_imap(settings: Settings) -> ServerCheck:
     source = settings.source
     assert isinstance(source, ImapSource)
     server = server_label("IMAP", source)
-    problem = source.secret_problem("source")
+    problem = unusable_login("source", source)
     if problem:
         return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
     mailbox = build_source(settings, sessionmaker())  # the factory wires the login exactly as `run` does
@@ -85,7 +85,7 @@ def check_smtp(settings: Settings) -> ServerCheck:
     delivery = settings.delivery
     assert isinstance(delivery, SmtpDelivery)
     server = server_label("SMTP", delivery)
-    problem = delivery.secret_problem("delivery") if delivery.user else None
+    problem = unusable_login("delivery", delivery)
     if problem:
         return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
     transport = build_transport(settings)  # the same transport, and so the same login, as delivery rounds
@@ -143,7 +143,18 @@ def network_explanation(section: str, settings: ServerSettings, chain: list[Base
     return None
 
 
+def unusable_login(section: str, settings: ServerSettings) -> str | None:
+    """The first reason the login's secrets cannot be read (also reported among the configuration problems)."""
+    if settings.oauth2 is not None:
+        return next(iter(settings.oauth2.secret_problems(f"{section}.oauth2")), None)
+    if isinstance(settings, SmtpDelivery) and not settings.user:
+        return None  # no AUTH configured: nothing to read
+    return settings.secret_problem(section)
+
+
 def secret_place(section: str, settings: ServerSettings) -> str:
+    if settings.oauth2 is not None:
+        return f"the account and scopes of the token from [{section}.oauth2]"
     if settings.password_file is not None:
         return f"the password in {section}.password_file ({settings.password_file})"
     if settings.password_env:
