@@ -177,7 +177,7 @@ class ImapSource(Login, TlsClient):
     move_to: str = "Processed"
     idle: bool = True
     poll_interval_seconds: float = Field(default=60.0, gt=0)
-    idle_renew_seconds: float = Field(default=1500.0, gt=0, le=1740)
+    idle_renew_seconds: float = Field(default=300.0, gt=0, le=1740)  # RFC 2177: < 29 min; each renewal proves the server answers
     sweep_interval_seconds: float = Field(default=600.0, gt=0)
     fetch_batch_size: int = Field(default=100, ge=1, le=1000)
     timeout_seconds: float = Field(default=30.0, gt=0)

@@ -182,8 +182,9 @@ def claim_next(app: App, now: datetime) -> tuple[int, Parcel] | None:
 def record_failure(session: Session, row: OutboxMessage, error: DeliveryError, now: datetime, settings: OutboxSettings) -> str:
     row.last_error = str(error)[:2000]
     if error.connection:
-        # The server, not this message, is the problem: wait for it without using up the message's attempts.
-        row.status, row.next_attempt_at = PENDING, now + backoff(1, settings)
+        # The server, not this message, is the problem: the message stays due without using up its attempts,
+        # and the caller paces the reconnects (`mailbot run` with a capped backoff, cron with its schedule).
+        row.status, row.next_attempt_at = PENDING, now
         return "postponed"
     row.attempts += 1
     if error.permanent or row.attempts >= settings.max_attempts:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -100,6 +101,7 @@ class Service:
         self._scheduler = BackgroundScheduler(timezone="UTC")
         service = app.settings.service
         self._refusals = Refusals(service.refused_tries, service.refused_retry_seconds)
+        self._delivery_failures = 0  # delivery rounds in a row that found the SMTP server down
         self.last_mailbox_read: float | None = None  # time.time() of the last round that read the mailbox
 
     def run(self) -> int:
@@ -186,6 +188,7 @@ class Service:
         except Exception:  # noqa: BLE001 - delivery trouble must not stop the intake of mail
             log.exception("outbox delivery failed; will try again")
             return
+        self._pace_delivery_retry(report)
         if report.refused is not None:
             count = self._refusals.record("delivery", report.refused)
             log.error("delivery refused", extra=fields(server=report.refused.server, attempt=count,
@@ -196,6 +199,19 @@ class Service:
         if report.outcomes:
             self._refusals.clear("delivery")
             log.info("outbox delivered", extra=fields(**dict(report.outcomes)))
+
+    def _pace_delivery_retry(self, report: DeliveryReport) -> None:
+        """While the SMTP server is down, try again after a capped backoff rather than at the next outbox tick."""
+        if report.server_unreachable is None:
+            self._delivery_failures = 0
+            return
+        service = self._app.settings.service
+        delay = min(service.reconnect_initial_seconds * 2 ** self._delivery_failures, service.reconnect_max_seconds)
+        self._delivery_failures += 1
+        if not self._stop.is_set():
+            # The scheduler runs on the wall clock, not on the app's (possibly fixed) policy clock.
+            self._scheduler.add_job(self._deliver, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
+                                    id="outbox_reconnect", replace_existing=True)
 
     def _start_jobs(self) -> None:
         self._scheduler.add_job(

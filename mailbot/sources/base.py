@@ -28,7 +28,7 @@ class FetchedMail:
 class MailSource(Protocol):
     @property
     def key(self) -> str:
-        """Stable name of the mailbox, e.g. "imap://support@mail.example.com/INBOX"; the checkpoint's key."""
+        """Stable name of the mailbox, e.g. "imap://support%40example.com@mail.example.com:993/INBOX"; the checkpoint's key."""
         ...
 
     def refresh(self) -> int:

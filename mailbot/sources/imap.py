@@ -16,6 +16,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.auth.credentials import Credentials
+from mailbot.clock import Clock, SystemClock
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
@@ -40,8 +41,10 @@ class ConnectionLost(Exception):
 
 
 class ImapMailSource:
-    def __init__(self, settings: ImapSettings, credentials: Credentials, max_message_bytes: int) -> None:
+    def __init__(self, settings: ImapSettings, credentials: Credentials, max_message_bytes: int,
+                 clock: Clock | None = None) -> None:
         self._settings = settings
+        self._clock = clock or SystemClock()  # the token cache's time: renewal is due on the wall clock
         self._max_message_bytes = max_message_bytes
         self._credentials = credentials
         self._client: IMAPClient | None = None
@@ -51,7 +54,8 @@ class ImapMailSource:
     @property
     def key(self) -> str:
         s = self._settings
-        return f"imap://{s.user}@{s.host}:{s.effective_port}/{s.folder}"
+        # The user's own "@" is percent-encoded (RFC 3986 userinfo), as migration 0008 did to stored keys.
+        return f"imap://{s.user.replace('@', '%40')}@{s.host}:{s.effective_port}/{s.folder}"
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -62,6 +66,9 @@ class ImapMailSource:
         return f"IMAP {s.host}:{s.effective_port} ({s.user}, folder {s.folder})"
 
     def refresh(self) -> int:
+        if self._login_is_due():
+            log.info("imap login renewed before its token expires", extra={"fields": {"source": self.key}})
+            self._drop_connection()
         try:
             client = self._client or self._connect()
             selected = client.select_folder(self._settings.folder)
@@ -112,6 +119,14 @@ class ImapMailSource:
     def login_expires_at(self) -> datetime | None:
         """When this connection's OAuth2 token is due for renewal: end IDLE and reconnect by then (None: never)."""
         return self._credentials.renew_by() if self._client is not None else None
+
+    def _seconds_until_login_renewal(self) -> float | None:
+        expires = self.login_expires_at()
+        return None if expires is None else max((expires - self._clock.now()).total_seconds(), 0.0)
+
+    def _login_is_due(self) -> bool:
+        remaining = self._seconds_until_login_renewal()
+        return remaining is not None and remaining <= 0
 
     def _drop_connection(self) -> None:
         if self._client is not None:
@@ -247,7 +262,9 @@ class ImapMailSource:
         if not (self._settings.idle and self._client is not None and self._supports_idle()):
             wake.wait(min(timeout, self._settings.poll_interval_seconds))
             return
-        self._idle(min(timeout, self._settings.idle_renew_seconds), wake)
+        # An OAuth2 session may end when its token does: leave IDLE in time to log in again with a fresh one.
+        renewal = self._seconds_until_login_renewal()
+        self._idle(min(timeout, self._settings.idle_renew_seconds, renewal if renewal is not None else timeout), wake)
 
     def _idle(self, timeout: float, wake: threading.Event) -> None:
         client = self._connected()

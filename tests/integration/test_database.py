@@ -143,3 +143,27 @@ def test_more_contacts_than_the_plan_allows_is_refused(migrated, tmp_path: Path)
     with pytest.raises(DirectoryFileError) as caught:
         run_import(migrated, path)
     assert "account 'acme': 3 designated contacts, but plan 'standard' allows 2" in caught.value.problems[0]
+
+
+def test_migration_0008_percent_encodes_the_user_in_imap_source_keys(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from mailbot.db.migrate import alembic_config
+
+    engine = build_engine(db_url)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    old, maildir = "imap://support@example.test@mail.example.test:993/INBOX", "maildir:/srv/mail"
+    with engine.begin() as connection:
+        for key in (old, maildir):
+            connection.execute(text("INSERT INTO mailbox_checkpoints (source, uidvalidity, last_uid, updated_at)"
+                                    " VALUES (:key, 7, 42, :now)"), {"key": key, "now": NOW})
+    upgrade_to_head(engine)
+    upgrade_to_head(engine)  # idempotent
+    with engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT source, last_uid FROM mailbox_checkpoints")).all())
+    engine.dispose()
+    assert keys == {"imap://support%40example.test@mail.example.test:993/INBOX": 42, maildir: 42}

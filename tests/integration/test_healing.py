@@ -15,6 +15,7 @@ from tests.support.bot import imap_source, smtp_delivery, write_config
 from tests.support.cli import run_cli, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.mailgen import customer_mail
+from tests.support.proxy import FreezingProxy
 from tests.support.smtp_sink import SmtpSink
 
 ACK_AFTER_RETURN_SECONDS = 10.0
@@ -29,9 +30,10 @@ def own_dovecot() -> Iterator[DovecotServer]:
         yield server
 
 
-def started_service(tmp_path: Path, server: DovecotServer, user: str, sink: SmtpSink) -> tuple[object, Path]:
+def started_service(tmp_path: Path, server: DovecotServer, user: str, sink: SmtpSink,
+                    **source_overrides: object) -> tuple[object, Path]:
     config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", delivery=smtp_delivery(sink),
-                          source=imap_source(server, user, tmp_path, poll_interval_seconds=60))
+                          source=imap_source(server, user, tmp_path, poll_interval_seconds=60, **source_overrides))
     run_cli(config, "db", "upgrade")
     run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
     log = tmp_path / "service.log"
@@ -94,3 +96,37 @@ def test_a_kicked_session_is_replaced_at_once(tmp_path: Path, own_dovecot: Dovec
         assert stop_service(service) == 0, log.read_text()
     assert elapsed < ACK_AFTER_RETURN_SECONDS
     assert "connection lost while idle" in log.read_text()
+
+
+def test_a_hung_connection_is_replaced_at_the_next_idle_renewal(tmp_path: Path, own_dovecot: DovecotServer,
+                                                                smtp_sink: SmtpSink) -> None:
+    """The server stops answering but the TCP connection stays open: re-issuing IDLE finds it dead."""
+    user = own_dovecot.add_user("support-hung@example.test")
+    with FreezingProxy(own_dovecot.host, own_dovecot.imap_port) as proxy:
+        service, log = started_service(tmp_path, own_dovecot, user, smtp_sink, port=proxy.port,
+                                       idle_renew_seconds=3, timeout_seconds=2)
+        try:
+            proxy.freeze()
+            frozen_at = time.monotonic()
+            own_dovecot.append(user, customer_mail(message_id="while-hung@acme.test"))
+            smtp_sink.wait_for(1, timeout=15)
+            noticed_after = time.monotonic() - frozen_at
+        finally:
+            assert stop_service(service) == 0, log.read_text()
+    assert "connection lost while idle" in log.read_text()
+    assert noticed_after < 3 + 2 + 5, f"{noticed_after:.1f} s"  # renewal + timeout + a reconnect
+
+
+def test_mail_waits_out_an_smtp_restart_and_goes_soon_after(tmp_path: Path, dovecot: DovecotServer, mailbox_user: str,
+                                                            smtp_sink: SmtpSink) -> None:
+    service, log = started_service(tmp_path, dovecot, mailbox_user, smtp_sink)
+    try:
+        smtp_sink.restart_later(4.0)
+        back_at = time.monotonic() + 4.0
+        dovecot.append(mailbox_user, customer_mail(message_id="smtp-down@acme.test"))
+        smtp_sink.wait_for(1, timeout=4.0 + ACK_AFTER_RETURN_SECONDS)
+        late = time.monotonic() - back_at
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    assert "delivery postponed: server unreachable" in log.read_text()
+    assert late < ACK_AFTER_RETURN_SECONDS, f"delivered {late:.1f} s after the SMTP server came back"

@@ -26,7 +26,7 @@ from mailbot.sources.factory import build_source
 from mailbot.sources.imap import ImapMailSource
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, OAuth2Validation, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -326,6 +326,29 @@ def test_google_service_account_with_domain_wide_delegation(
     log_in_once(oauth2_imap(tmp_path, oauth_dovecot, mailbox, section))
     [grant] = [g for g in token_server.authority.successful_grants() if g.client_id == client_id]
     assert (grant.grant_type, grant.subject, grant.scopes) == (JWT_BEARER, mailbox, ("https://mail.google.com/",))
+
+
+def test_a_long_idle_ends_in_time_to_log_in_again_with_a_fresh_token(
+    tmp_path: Path, token_server: TokenServer, oauth_dovecot: DovecotServer, mailbox: str, smtp_sink: SmtpSink
+) -> None:
+    """Under `mailbot run`, IDLE is left before the token's renewal time and the session replaced: mail still flows."""
+    section = generic_oauth2(token_server, tmp_path, mailbox, lifetime=4, renew_before_seconds=1)
+    source = {**oauth2_source(oauth_dovecot, mailbox, tmp_path), "poll_interval_seconds": 60}
+    config = config_with(tmp_path, source, smtp_delivery(smtp_sink), source__oauth2=section)
+    run_cli(config, "db", "upgrade")
+    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    log = tmp_path / "service.log"
+    service = start_service(config, log)
+    try:
+        wait_until(lambda: log.read_bytes().count(b"imap login renewed") >= 2, 20, what="two renewals")
+        oauth_dovecot.append(mailbox, customer_mail(message_id="after-renewal@acme.test"))
+        smtp_sink.wait_for(1, timeout=10)
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    text = log.read_text()
+    assert "connection lost" not in text and "refused" not in text  # renewed ahead of time, never cut off
+    grants = [g for g in token_server.authority.successful_grants() if g.client_id == section["client_id"]]
+    assert len(grants) >= 3
 
 
 def test_check_config_connect_logs_in_over_oauth2_and_names_a_revoked_token(

@@ -215,9 +215,9 @@ class SmtpSink:
                          else _SinkHandler(auth_required))
         self._controller: Controller | None = None
 
-    def start(self) -> Self:
+    def start(self, port: int | None = None) -> Self:
         """Start the server thread (port=0 is unusable: Controller's readiness probe needs the real port)."""
-        self.port = free_port(self.host)
+        self.port = port or free_port(self.host)
         extra: dict[str, Any] = {}
         if self.tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -261,6 +261,14 @@ class SmtpSink:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def restart_later(self, down_seconds: float) -> None:
+        """Stop now (clients see the connection refused); start again on the same port after `down_seconds`."""
+        port = self.port
+        self.stop()
+        timer = threading.Timer(down_seconds, lambda: self.start(port))
+        timer.daemon = True
+        timer.start()
 
     def __enter__(self) -> Self:
         return self.start()
