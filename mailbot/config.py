@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import ssl
@@ -17,8 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from mailbot.auth.settings import OAuth2Settings
-from mailbot.config_base import Language, Section, check_timezone
+from mailbot.auth.settings import OAuth2Settings, secret_problem
+from mailbot.config_base import ConfigError, Language, Section, check_timezone  # noqa: F401 - ConfigError re-exported
+from mailbot.config_presets import with_presets
 from mailbot.support_settings import (  # noqa: F401 - re-exported: the configuration's public names
     ALWAYS_OPEN,
     PRIORITY_SCHEMES,
@@ -33,7 +35,9 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
     EscalationStep,
     PlanSettings,
     RoutingRule,
+    SupportSections,
     TargetSettings,
+    consistency_problems,
     parse_duration,
     parse_interval,
 )
@@ -41,14 +45,6 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
 CONFIG_ENV_VAR = "MAILBOT_CONFIG"
 TlsMode = Literal["implicit", "starttls", "none"]
 AuthMode = Literal["password", "oauth2"]
-
-
-class ConfigError(Exception):
-    """Configuration is unusable; `problems` lists every problem as 'file: key: what is wrong'."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class TlsClient(Section):
@@ -79,14 +75,8 @@ class Secret(Section):
         return None
 
     def secret_problem(self, key: str) -> str | None:
-        """Why the password cannot be read, or None when it can."""
-        if self.password_file is not None:
-            if not self.password_file.is_file():
-                return f"{key}.password_file: {self.password_file} does not exist or is not a file"
-            return None
-        if self.password_env and self.password_env not in os.environ:
-            return f"{key}.password_env: environment variable {self.password_env} is not set"
-        return None
+        """Why the password cannot be read (or is empty), or None when it can."""
+        return secret_problem(f"{key}.password", self.password_env, self.password_file)
 
 
 class Login(Secret):
@@ -164,8 +154,16 @@ class SupportSettings(Section):
         return (self.message_id_domain or self.address.rpartition("@")[2]).lower()
 
 
-class DatabaseSettings(Section):
-    url: str = "sqlite:///mailbot.db"
+class DatabaseSettings(Secret):
+    url: str = "sqlite:///mailbot.db"  # password_env / password_file: the PostgreSQL password, kept out of the URL
+
+    def with_password(self) -> "DatabaseSettings":
+        """The URL with the secret's password in it, where one is configured and readable."""
+        if self.secret_problem("database") is not None or not (password := self.resolve_password()):
+            return self  # an unreadable secret is reported by runtime_problems
+        from sqlalchemy.engine import make_url
+
+        return self.model_copy(update={"url": make_url(self.url).set(password=password).render_as_string(hide_password=False)})
 
 
 class ImapSource(Login, TlsClient):
@@ -332,6 +330,11 @@ def config_path_from(cli_value: str | None) -> Path:
 
 def load_settings(path: Path) -> Settings:
     """Read and validate the TOML file; relative paths in it are taken relative to the file's folder."""
+    return settings_from_data(read_config_data(path), path)
+
+
+def read_config_data(path: Path) -> dict[str, object]:
+    """The file as TOML data, with the named presets' plans and calendars merged in."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -342,87 +345,36 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
-    data = with_presets(data, path)
+    return with_presets(data, path)
+
+
+def settings_from_data(data: dict[str, object], path: Path) -> Settings:
+    """Validate; every key error and every consistency problem is reported together, not one stage at a time."""
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([describe_error(path, item) for item in error.errors()]) from None
+        # Cross-checks still run over the plans, steps and rules that are valid on their own.
+        problems = [describe_error(path, item) for item in error.errors()]
+        raise ConfigError(problems + [f"{path}: {problem}" for problem in consistency_problems(SupportSections.from_raw(data))]) from None
     problems = plan_problems(settings)
     if problems:
         raise ConfigError([f"{path}: {problem}" for problem in problems])
     return anchor_paths(settings, path.parent)
 
 
-PRESET_SECTIONS = ("calendars", "plans")
-
-
-def with_presets(data: dict[str, object], path: Path) -> dict[str, object]:
-    """Plans and calendars from the named presets, under the file's own (which win, key by key)."""
-    names = data.get("presets", ())
-    if not isinstance(names, list):
-        return data
-    merged: dict[str, dict[str, object]] = {section: {} for section in PRESET_SECTIONS}
-    for name in names:
-        preset = _read_preset(str(name), path)
-        for section in PRESET_SECTIONS:
-            merged[section].update(preset.get(section, {}))
-    for section in PRESET_SECTIONS:
-        own = data.get(section, {})
-        merged[section].update(own if isinstance(own, dict) else {})
-    return {**data, **merged}
-
-
-def _read_preset(name: str, path: Path) -> dict[str, dict[str, object]]:
-    from mailbot.resources import config_dir
-
-    candidates = [path.parent / name, config_dir() / "presets" / f"{name}.toml"]
-    for candidate in candidates:
-        if candidate.is_file():
-            try:
-                return tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
-                raise ConfigError([f"{candidate}: preset not readable: {error}"]) from None
-    shipped = sorted(p.stem for p in (config_dir() / "presets").glob("*.toml"))
-    raise ConfigError([f"{path}: presets: no preset {name!r} (shipped: {', '.join(shipped)}; or a path to a TOML file)"])
-
-
 def plan_problems(settings: Settings) -> list[str]:
-    """Consistency between plans, their priority scheme and the calendars."""
-    known_calendars = {ALWAYS_OPEN, *settings.calendars}
-    problems: list[str] = []
-    teams = {engineer.team for engineer in settings.engineers}
-    emails = [engineer.email for engineer in settings.engineers]
-    problems += [f"engineers: {email} is listed twice" for email in sorted(set(emails)) if emails.count(email) > 1]
-    if settings.support.address in emails:
-        problems.append(f"engineers: {settings.support.address} is the support address itself")
-    for index, step in enumerate(settings.escalation.steps):
-        if step.notify != "assigned" and step.notify not in settings.escalation.levels:
-            problems.append(f"escalation.steps[{index}].notify: unknown level {step.notify!r}"
-                            f" (levels: {', '.join(sorted(settings.escalation.levels)) or 'none'}; or \"assigned\")")
-        problems += [f"escalation.steps[{index}].plans: unknown plan {plan!r}" for plan in step.plans if plan not in settings.plans]
-    for index, rule in enumerate(settings.routing):
-        if rule.team not in teams:
-            problems.append(f"routing[{index}].team: no engineer is in team {rule.team!r} (teams: {', '.join(sorted(teams)) or 'none'})")
-        problems += [f"routing[{index}].plans: unknown plan {plan!r}" for plan in rule.plans if plan not in settings.plans]
-    for name, plan in settings.plans.items():
-        where = f"plans.{name}"
-        scheme = plan.priorities
-        problems += [
-            f"{where}.targets.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})"
-            for priority in plan.targets if priority not in scheme
-        ]
-        if plan.default_priority is not None and plan.default_priority not in scheme:
-            problems.append(f"{where}.default_priority: {plan.default_priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})")
-        if plan.default_ticket_type not in plan.ticket_types:
-            problems.append(f"{where}.default_ticket_type: {plan.default_ticket_type!r} is not one of the plan's ticket_types")
-        if plan.calendar not in known_calendars:
-            problems.append(f"{where}.calendar: unknown calendar {plan.calendar!r} (known: {', '.join(sorted(known_calendars))})")
-        for priority, calendar in plan.calendar_by_priority.items():
-            if priority not in scheme:
-                problems.append(f"{where}.calendar_by_priority.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme")
-            if calendar not in known_calendars:
-                problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
-    return problems
+    """Consistency between plans, their priority scheme, the calendars, engineers, routing and escalation."""
+    return consistency_problems(SupportSections(
+        support_address=settings.support.address,
+        plans=settings.plans,
+        plan_names=frozenset(settings.plans),
+        calendar_names=frozenset(settings.calendars),
+        engineers=settings.engineers,
+        team_names=frozenset(engineer.team for engineer in settings.engineers),
+        routing=settings.routing,
+        level_names=frozenset(settings.escalation.levels),
+        steps=settings.escalation.steps,
+    ))
 
 
 def describe_error(path: Path, item: object) -> str:
@@ -452,7 +404,10 @@ def anchor_paths(settings: Settings, base: Path) -> Settings:
         updates["delivery"] = delivery.model_copy(update={"path": anchored(delivery.path)})
     else:
         updates["delivery"] = delivery.model_copy(update=anchored_login(delivery, base))
-    updates["database"] = DatabaseSettings(url=anchor_sqlite_url(settings.database.url, base))
+    database = settings.database
+    updates["database"] = database.model_copy(
+        update={"url": anchor_sqlite_url(database.url, base), "password_file": anchored(database.password_file)}
+    ).with_password()
     updates["templates"] = TemplateSettings(path=anchored(settings.templates.path))
     return settings.model_copy(update=updates)
 
@@ -502,10 +457,27 @@ def runtime_problems(settings: Settings, path: Path) -> list[str]:
             )
     if isinstance(source, MaildirSource) and source.path.exists() and not source.path.is_dir():
         problems.append(f"{path}: source.path: {source.path} is not a folder")
-    problem = database_url_problem(settings.database.url)
+    folder = settings.templates.path
+    if folder is not None and not folder.is_dir():
+        problems.append(f"{path}: templates.path: {folder} is not an existing folder (create it, or remove the key for the shipped templates)")
+    problem = database_url_problem(settings.database.url) or sqlite_folder_problem(settings.database.url)
     if problem:
         problems.append(f"{path}: database.url: {problem}")
+    problem = settings.database.secret_problem("database")
+    if problem:
+        problems.append(f"{path}: {problem}")
     return problems
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """SQLite creates the file but not its folder: a missing folder means the database can never be opened."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    folder = Path(parsed.database).parent
+    return None if folder.is_dir() else f"folder {folder} of the SQLite file does not exist (create it, or fix the path)"
 
 
 def database_url_problem(url: str) -> str | None:
@@ -522,4 +494,6 @@ def database_url_problem(url: str) -> str | None:
         return f"{parsed.get_backend_name()} is not supported; use sqlite:///FILE or postgresql+psycopg://..."
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         return "use the psycopg 3 driver: postgresql+psycopg://USER@HOST/DB"
+    if parsed.get_backend_name() == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        return "PostgreSQL needs the postgres extra: pip install 'mailbot[postgres]'"
     return None

@@ -1,4 +1,4 @@
-"""Shared pieces of the configuration model: strict sections, languages, time zones."""
+"""Shared pieces of the configuration model: strict sections, languages, time zones, the error listing problems."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 
 Language = Literal["es", "en"]
+
+
+class ConfigError(Exception):
+    """Configuration is unusable; `problems` lists every problem as 'file: key: what is wrong'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Section(BaseModel):

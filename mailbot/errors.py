@@ -28,6 +28,19 @@ class ServerRefused(Exception):
         super().__init__(f"{server}: {reason}" + (f" ({hint})" if hint else ""))
 
 
+class LoginRefused(ServerRefused):
+    """The server answered and refused the credentials (a wrong user or password, a revoked token)."""
+
+
+class FolderMissing(ServerRefused):
+    """The mailbox folder to read does not exist; `existing` lists the folders that do (when known)."""
+
+    def __init__(self, server: str, folder: str, existing: tuple[str, ...] = (), reason: str = "", hint: str = "") -> None:
+        self.folder = folder
+        self.existing = existing
+        super().__init__(server, reason or f"folder {folder!r} does not exist", hint)
+
+
 def decoded(value: object) -> str:
     """A server's reply as text: imaplib and aiosmtplib hand over bytes, lists of bytes or exceptions wrapping them."""
     if isinstance(value, BaseException) and value.args:

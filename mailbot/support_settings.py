@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from mailbot.config_base import Language, Section, check_timezone
 
@@ -223,3 +225,126 @@ class EscalationSettings(Section):
     steps: tuple[EscalationStep, ...] = ()
     sweep_seconds: float = Field(default=60.0, gt=0)
     monthly_report_to: tuple[str, ...] = ()  # managers who get last month's SLA report on the 1st
+
+
+@dataclass(frozen=True)
+class SupportSections:
+    """What the cross-checks look at: names as written in the file, and the items that are valid on their own.
+
+    Names come from the raw file so that a plan or calendar with a mistake of its own is still known by name
+    (no second, misleading "unknown calendar" about it); objects are only those that validated, so the
+    checks run even while other parts of the file are wrong.
+    """
+
+    support_address: str | None
+    plans: Mapping[str, PlanSettings]
+    plan_names: frozenset[str]
+    calendar_names: frozenset[str]
+    engineers: tuple[EngineerSettings, ...]
+    team_names: frozenset[str]
+    routing: tuple[RoutingRule, ...]
+    level_names: frozenset[str]
+    steps: tuple[EscalationStep, ...]
+
+    @classmethod
+    def from_raw(cls, data: Mapping[str, Any]) -> "SupportSections":
+        """From an unvalidated file: each plan, engineer, rule and step validated on its own."""
+        plans = _table(data, "plans")
+        engineers = _valid_items(EngineerSettings, _array(data, "engineers"))
+        escalation = data.get("escalation") if isinstance(data.get("escalation"), dict) else {}
+        support = data.get("support") if isinstance(data.get("support"), dict) else {}
+        address = support.get("address")
+        return cls(
+            support_address=address.strip().lower() if isinstance(address, str) else None,
+            plans={name: plan for name, raw in plans.items() if (plan := _valid(PlanSettings, raw)) is not None},
+            plan_names=frozenset(plans),
+            calendar_names=frozenset(_table(data, "calendars")),
+            engineers=engineers,
+            team_names=frozenset(str(raw.get("team", "support")) for raw in _array(data, "engineers") if isinstance(raw, dict)),
+            routing=_valid_items(RoutingRule, _array(data, "routing")),
+            level_names=frozenset(_table(escalation, "levels")),
+            steps=_valid_items(EscalationStep, _array(escalation, "steps")),
+        )
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _array(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _valid(model: type[Model], raw: object) -> Model | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None  # its own errors are reported by the whole file's validation
+
+
+def _valid_items(model: type[Model], raws: list[Any]) -> tuple[Model, ...]:
+    return tuple(item for raw in raws if (item := _valid(model, raw)) is not None)
+
+
+def consistency_problems(sections: SupportSections) -> list[str]:
+    """Consistency between plans, their priority scheme, the calendars, engineers, routing and escalation."""
+    return (
+        _engineer_problems(sections)
+        + _escalation_problems(sections)
+        + _routing_problems(sections)
+        + [problem for name, plan in sections.plans.items() for problem in _plan_problems(name, plan, sections.calendar_names)]
+    )
+
+
+def _engineer_problems(sections: SupportSections) -> list[str]:
+    emails = [engineer.email for engineer in sections.engineers]
+    problems = [f"engineers: {email} is listed twice" for email in sorted(set(emails)) if emails.count(email) > 1]
+    if sections.support_address in emails:
+        problems.append(f"engineers: {sections.support_address} is the support address itself")
+    return problems
+
+
+def _escalation_problems(sections: SupportSections) -> list[str]:
+    problems: list[str] = []
+    for index, step in enumerate(sections.steps):
+        if step.notify != "assigned" and step.notify not in sections.level_names:
+            problems.append(f"escalation.steps[{index}].notify: unknown level {step.notify!r}"
+                            f" (levels: {', '.join(sorted(sections.level_names)) or 'none'}; or \"assigned\")")
+        problems += [f"escalation.steps[{index}].plans: unknown plan {plan!r}" for plan in step.plans if plan not in sections.plan_names]
+    return problems
+
+
+def _routing_problems(sections: SupportSections) -> list[str]:
+    problems: list[str] = []
+    teams = sections.team_names
+    for index, rule in enumerate(sections.routing):
+        if rule.team not in teams:
+            problems.append(f"routing[{index}].team: no engineer is in team {rule.team!r} (teams: {', '.join(sorted(teams)) or 'none'})")
+        problems += [f"routing[{index}].plans: unknown plan {plan!r}" for plan in rule.plans if plan not in sections.plan_names]
+    return problems
+
+
+def _plan_problems(name: str, plan: PlanSettings, calendar_names: frozenset[str]) -> list[str]:
+    known_calendars = {ALWAYS_OPEN, *calendar_names}
+    where, scheme = f"plans.{name}", plan.priorities
+    problems = [
+        f"{where}.targets.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})"
+        for priority in plan.targets if priority not in scheme
+    ]
+    if plan.default_priority is not None and plan.default_priority not in scheme:
+        problems.append(f"{where}.default_priority: {plan.default_priority} is not in the {plan.priority_scheme} scheme ({', '.join(scheme)})")
+    if plan.default_ticket_type not in plan.ticket_types:
+        problems.append(f"{where}.default_ticket_type: {plan.default_ticket_type!r} is not one of the plan's ticket_types")
+    if plan.calendar not in known_calendars:
+        problems.append(f"{where}.calendar: unknown calendar {plan.calendar!r} (known: {', '.join(sorted(known_calendars))})")
+    for priority, calendar in plan.calendar_by_priority.items():
+        if priority not in scheme:
+            problems.append(f"{where}.calendar_by_priority.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme")
+        if calendar not in known_calendars:
+            problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
+    return problems

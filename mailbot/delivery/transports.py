@@ -16,7 +16,7 @@ import aiosmtplib
 
 from mailbot.auth.credentials import Credentials
 from mailbot.config import MaildirDelivery, SmtpDelivery
-from mailbot.errors import ServerRefused, decoded
+from mailbot.errors import LoginRefused, ServerRefused, decoded
 from mailbot.keepalive import enable_keepalive
 
 TEMPORARY_AUTH_CODES = (432, 454)  # RFC 4954: a transition is needed / temporary authentication failure
@@ -85,8 +85,8 @@ class SmtpTransport:
             if error.code in TEMPORARY_AUTH_CODES:
                 raise DeliveryError(f"{self.server}: login failed for now: {error.code} {error.message}",
                                     permanent=False, connection=True) from error
-            raise ServerRefused(self.server, f"login as {s.user} refused: {error.code} {error.message}",
-                                "check delivery.user and the password (delivery.password_env or delivery.password_file)") from error
+            raise LoginRefused(self.server, f"login as {s.user} refused: {error.code} {error.message}",
+                               "check delivery.user and the password (delivery.password_env or delivery.password_file)") from error
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, asyncio.TimeoutError) as error:
             client.close()
             raise self._connect_problem(error) from error
@@ -116,6 +116,15 @@ class SmtpTransport:
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
                 self._client.close()
             self._client = None
+
+    async def probe(self) -> "SubmissionProbe":
+        """Connect, (START)TLS and log in as a delivery round does, then QUIT: nothing is sent.
+
+        Raises ServerRefused (LoginRefused for a refused AUTH) or DeliveryError caused by the network error.
+        """
+        async with self:
+            assert self._client is not None
+            return await _submission_probe(self._client, self._settings)
 
     async def send(self, parcel: Parcel) -> None:
         assert self._client is not None, "use the transport as an async context manager"
@@ -153,6 +162,29 @@ def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | N
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionProbe:
+    """What a session with the submission server showed (`check-config --connect`)."""
+
+    server_name: str  # the first word of the EHLO reply
+    tls: bool
+    authenticated_as: str | None
+    auth_offered: tuple[str, ...]
+
+
+async def _submission_probe(client: aiosmtplib.SMTP, settings: SmtpDelivery) -> SubmissionProbe:
+    if client.is_ehlo_or_helo_needed:  # without TLS or AUTH the session has not greeted yet
+        await client.ehlo()
+    ehlo = client.last_ehlo_response
+    greeting = ehlo.message.split()[0] if ehlo is not None and ehlo.message.split() else "?"
+    return SubmissionProbe(
+        server_name=greeting,
+        tls=client.get_transport_info("sslcontext") is not None,
+        authenticated_as=settings.user,
+        auth_offered=tuple(sorted(client.supported_auth_methods)),
+    )
 
 
 class MaildirTransport:

@@ -33,6 +33,11 @@ def sync_plans(session: Session, plan_names: Iterable[str]) -> None:
 
 
 def check_directory(session: Session, directory: DirectoryFile, plans: Mapping[str, PlanSettings], source: str) -> list[str]:
+    return directory_problems(directory, plans, source) + _conflicts_with_database(session, directory, source)
+
+
+def directory_problems(directory: DirectoryFile, plans: Mapping[str, PlanSettings], source: str) -> list[str]:
+    """What is wrong with the file against the configuration's plans, without looking at the database."""
     plan_names = set(plans)
     problems: list[str] = []
     owners: dict[str, str] = {}
@@ -57,7 +62,6 @@ def check_directory(session: Session, directory: DirectoryFile, plans: Mapping[s
                     f"{source}: contact {contact.email} is listed for account {owner!r} and account {account.key!r};"
                     " a designated contact belongs to one account"
                 )
-    problems += _conflicts_with_database(session, directory, source)
     return problems
 
 

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from mailbot.delivery.outbox import retry_failed
 from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
+from mailbot.entrypoints.commands.check_config import add_check_config_parser
 from mailbot.entrypoints.tables import describe_case, progress_bar, render_table, short
 from mailbot.logs import configure_logging, fields
 from mailbot.outbound.samples import template_problems
@@ -89,14 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailbot", description="Email-first support desk bot.")
     parser.add_argument("--config", "-c", help="configuration file (default: $MAILBOT_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the service (IDLE/polling, delivery, scheduled jobs)")
     run.add_argument("--once", action="store_true", help="handle waiting mail, deliver the outbox, exit")
     run.set_defaults(handler=cmd_run)
 
-    check = commands.add_parser("check-config", help="validate the configuration; lists every problem")
-    check.set_defaults(handler=cmd_check_config)
+    add_check_config_parser(commands)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(handler=cmd_db_upgrade)
@@ -165,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
 # -- helpers -------------------------------------------------------------------------------------------
 
 
+def installed_version() -> str:
+    """The version pip installed (the package metadata), so a wheel and a checkout report the same way."""
+    try:
+        return metadata.version("mailbot")
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def settings_from(arguments: argparse.Namespace) -> tuple[Settings, Path]:
     path = config_path_from(arguments.config)
     return load_settings(path), path
@@ -184,15 +194,6 @@ def print_json(value: Any) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------------------
-
-
-def cmd_check_config(arguments: argparse.Namespace) -> int:
-    settings, path = settings_from(arguments)
-    problems = runtime_problems(settings, path) + template_problems(settings, path)
-    if problems:
-        raise ConfigError(problems)
-    print(f"{path}: OK ({settings.source.kind} in, {settings.delivery.kind} out, database {settings.database.url.split(':')[0]})")
-    return EXIT_OK
 
 
 def cmd_db_upgrade(arguments: argparse.Namespace) -> int:

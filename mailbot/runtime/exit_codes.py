@@ -10,3 +10,4 @@ EXIT_SCHEMA = 4  # the database schema is not the code's: run `mailbot db upgrad
 EXIT_MAILBOX_UNREADABLE = 5  # run --once: the mailbox could not be read (server down or unreachable)
 EXIT_UNDELIVERED = 6  # run --once: mail could not be delivered (server down, or a message failed for good)
 EXIT_REFUSED = 7  # a server refused us (login, token, certificate, missing folder): the configuration must change
+EXIT_SERVER_CHECK = 8  # check-config --connect: the configuration is fine, but a server cannot be reached or refused us

@@ -19,7 +19,7 @@ from mailbot.auth.credentials import Credentials
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
-from mailbot.errors import ServerRefused, decoded
+from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
 from mailbot.sources.base import FetchedMail, SourceUnavailable
 from mailbot.keepalive import enable_keepalive
 
@@ -82,8 +82,9 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             if _is_missing_folder(error):
-                raise ServerRefused(self.server, f"folder {self._settings.folder!r} does not exist: {decoded(error)}",
-                                    "set source.folder to an existing folder") from error
+                folder = self._settings.folder
+                raise FolderMissing(self.server, folder, reason=f"folder {folder!r} does not exist: {decoded(error)}",
+                                    hint="set source.folder to an existing folder") from error
             raise SourceUnavailable(f"{self.server}: {_describe(error)}") from error
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
@@ -94,8 +95,8 @@ class ImapMailSource:
         reason = decoded(error)
         if any(f"[{code}]" in reason for code in TEMPORARY_CODES):
             return SourceUnavailable(f"{self.server}: login failed for now: {reason}")
-        return ServerRefused(self.server, f"login refused: {reason}",
-                             "check source.user and the password (source.password_env or source.password_file)")
+        return LoginRefused(self.server, f"login refused: {reason}",
+                            "check source.user and the password (source.password_env or source.password_file)")
 
     def _connect(self) -> IMAPClient:
         s = self._settings
@@ -139,6 +140,36 @@ class ImapMailSource:
 
     def close(self) -> None:
         self._drop_connection()
+
+    def probe(self) -> "MailboxProbe":
+        """Log in as the service does, EXAMINE the folder (read-only: no flag changes) and log out.
+
+        Raises LoginRefused or FolderMissing; network and TLS errors come through as they are.
+        """
+        try:
+            client = self._client or self._connect()
+        except LoginError as error:
+            raise self._login_problem(error) from error
+        try:
+            return self._examine(client)
+        finally:
+            self.close()
+
+    def _examine(self, client: IMAPClient) -> "MailboxProbe":
+        folder = self._settings.folder
+        try:
+            selected = client.select_folder(folder, readonly=True)
+        except IMAPClientError as error:
+            if not _is_missing_folder(error):
+                raise
+            existing = tuple(sorted(str(name) for _flags, _separator, name in client.list_folders()))
+            raise FolderMissing(self.server, folder, existing, f"folder {folder!r} does not exist: {decoded(error)}") from error
+        return MailboxProbe(
+            folder=folder,
+            uidvalidity=int(selected[b"UIDVALIDITY"]),
+            messages=int(selected[b"EXISTS"]),
+            idle_offered=client.has_capability("IDLE"),
+        )
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -282,6 +313,16 @@ class ImapMailSource:
         except NETWORK_ERRORS as error:
             self._drop_connection()
             raise SourceUnavailable(f"{self.server}: {_describe(error)}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxProbe:
+    """What a read-only look at the mailbox found (`check-config --connect`)."""
+
+    folder: str
+    uidvalidity: int
+    messages: int
+    idle_offered: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -349,3 +349,24 @@ def test_a_long_idle_ends_in_time_to_log_in_again_with_a_fresh_token(
     assert "connection lost" not in text and "refused" not in text  # renewed ahead of time, never cut off
     grants = [g for g in token_server.authority.successful_grants() if g.client_id == section["client_id"]]
     assert len(grants) >= 3
+
+
+def test_check_config_connect_logs_in_over_oauth2_and_names_a_revoked_token(
+    tmp_path: Path, token_server: TokenServer, oauth_dovecot: DovecotServer, mailbox: str
+) -> None:
+    with oauth2_sink(token_server, mailbox, oauth2_scope=MAIL_SCOPE) as sink:
+        delivery = {**smtp_delivery(sink), "user": mailbox, "auth": "oauth2"}
+        source_grant = generic_oauth2(token_server, tmp_path, mailbox)
+        config = config_with(tmp_path, oauth2_source(oauth_dovecot, mailbox, tmp_path), delivery,
+                             source__oauth2=source_grant, delivery__oauth2=generic_oauth2(token_server, tmp_path, mailbox))
+        run_cli(config, "db", "upgrade")
+        good = run_cli(config, "check-config", "--connect", check=False)
+        token_server.authority.revoke(Path(source_grant["refresh_token_file"]).read_text().strip())
+        revoked = run_cli(config, "check-config", "--connect", check=False)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"login OK as {mailbox}, folder INBOX exists" in good.stdout
+    assert f"AUTH accepted as {mailbox}, nothing sent" in good.stdout
+    assert revoked.returncode == 8
+    [imap] = [line for line in revoked.stdout.splitlines() if line.startswith("IMAP ")]
+    assert "FAILED: invalid_grant: AADSTS70000: The refresh token has been revoked or has expired. -> " in imap
+    assert sink.received == []

@@ -23,8 +23,11 @@ def command(config: Path, *arguments: str) -> list[str]:
     return [sys.executable, "-m", "mailbot", "--config", str(config), *arguments]
 
 
-def run_cli(config: Path, *arguments: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command(config, *arguments), capture_output=True, text=True, timeout=timeout, env=cli_env())
+def run_cli(config: Path, *arguments: str, timeout: float = 120, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`env` adds to (or overrides) the environment the command sees."""
+    result = subprocess.run(command(config, *arguments), capture_output=True, text=True, timeout=timeout,
+                            env={**cli_env(), **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(f"mailbot {' '.join(arguments)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from mailbot.config import ConfigError, load_settings, runtime_problems
 from mailbot.resources import config_dir
@@ -154,3 +155,44 @@ def test_calendar_errors(tmp_path: Path, calendar: str, message: str) -> None:
 def test_calendar_intervals_are_sorted(tmp_path: Path) -> None:
     text = MINIMAL + '[calendars.office]\nhours = ["15:00-18:00", "09:00-13:00"]\n'
     assert load_settings(write(tmp_path, text)).calendars["office"].hours == ("09:00-13:00", "15:00-18:00")
+
+
+def test_cross_checks_run_while_other_keys_are_wrong(tmp_path: Path) -> None:
+    text = MINIMAL.replace('address = "support@example.test"', 'address = "nope"') + """
+[plans.gold]
+calendar = "office"
+[plans.silver]
+requests_per_month = -1
+[calendars.broken]
+days = []
+[plans.bronze]
+calendar = "broken"
+[escalation]
+steps = [{ clock = "response", at = "75%", notify = "N9" }, { clock = "later", at = "75%", notify = "N8" }]
+"""
+    found = "\n".join(problems(tmp_path, text))
+    assert "support.address" in found and "plans.silver.requests_per_month" in found and "calendars.broken" in found
+    assert "plans.gold.calendar: unknown calendar 'office'" in found
+    assert "unknown level 'N9'" in found and "N8" not in found  # an invalid step has its own error, not a second one
+    assert "unknown calendar 'broken'" not in found  # a calendar with a mistake of its own is still known by name
+
+
+def test_empty_secrets_are_runtime_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILBOT_TEST_EMPTY", " ")
+    (tmp_path / "smtp-password").write_text("\n")
+    text = MINIMAL.replace('kind = "maildir"\npath = "in"', 'kind = "imap"\nhost = "127.0.0.1"\ntls = "none"\nuser = "u"\npassword_env = "MAILBOT_TEST_EMPTY"')
+    text = text.replace('kind = "maildir"\npath = "out"', 'kind = "smtp"\nhost = "127.0.0.1"\ntls = "none"\nuser = "u"\npassword_file = "smtp-password"')
+    path = write(tmp_path, text)
+    found = runtime_problems(load_settings(path), path)
+    assert any("environment variable MAILBOT_TEST_EMPTY is empty" in p for p in found)
+    assert any(f"delivery.password_file: {tmp_path / 'smtp-password'} is empty" in p for p in found)
+
+
+def test_database_password_comes_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "db-password").write_text("s3cr@t/x\n")
+    text = MINIMAL + '[database]\nurl = "postgresql+psycopg://mailbot@db.example.com/mailbot"\npassword_file = "db-password"\n'
+    settings = load_settings(write(tmp_path, text))
+    assert make_url(settings.database.url).password == "s3cr@t/x"
+    (tmp_path / "db-password").write_text("")
+    path = write(tmp_path, text)
+    assert any("database.password_file" in p and "is empty" in p for p in runtime_problems(load_settings(path), path))

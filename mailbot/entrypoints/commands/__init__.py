@@ -1,0 +1,1 @@
+"""Subcommands of `mailbot`, one module each, registered by entrypoints/cli.py."""

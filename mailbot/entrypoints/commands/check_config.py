@@ -1,0 +1,70 @@
+"""`mailbot check-config [--directory FILE] [--connect]`: every configuration problem in one run, then each server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mailbot.config import Settings, config_path_from
+from mailbot.config_audit import audit_config
+from mailbot.directory.files import DirectoryFileError, read_directory_file
+from mailbot.directory.importer import directory_problems
+from mailbot.entrypoints.commands.server_checks import check_servers
+from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_SERVER_CHECK
+
+
+def add_check_config_parser(commands: Any) -> None:
+    """Register the command on the `mailbot` parser's subcommands."""
+    check = commands.add_parser(
+        "check-config", help="validate the configuration; lists every problem (--connect: also log in to each server)"
+    )
+    check.add_argument("--connect", action="store_true",
+                       help="also log in to the IMAP and SMTP servers and the database; nothing is sent or changed")
+    check.add_argument("--directory", type=Path, metavar="FILE",
+                       help="also check a directory file (TOML, YAML or CSV) against the plans, as import --dry-run does")
+    check.set_defaults(handler=run_check_config)
+
+
+def run_check_config(arguments: argparse.Namespace) -> int:
+    """Exit 0 when all is well, 3 with configuration problems (listed on stderr), 8 when a server check failed."""
+    path = config_path_from(arguments.config)
+    audit = audit_config(path)
+    problems = [*audit.problems, *directory_file_problems(arguments.directory, audit.settings)]
+    report_configuration(path, audit.settings, problems)
+    if not arguments.connect:
+        return EXIT_CONFIG if problems else EXIT_OK
+    if audit.settings is None:
+        print("not connecting: the file must validate first", file=sys.stderr)
+        return EXIT_CONFIG
+    checks = check_servers(audit.settings)
+    for check in checks:
+        print(check.line)
+    if problems:
+        return EXIT_CONFIG
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_SERVER_CHECK
+
+
+def directory_file_problems(directory: Path | None, settings: Settings | None) -> list[str]:
+    """The directory file's own mistakes, and (once the configuration validates) its fit with the plans."""
+    if directory is None:
+        return []
+    try:
+        records = read_directory_file(directory)
+    except DirectoryFileError as error:
+        return error.problems
+    if settings is None:
+        return []  # the plans are not known until the configuration validates
+    return directory_problems(records, settings.plans, str(directory))
+
+
+def report_configuration(path: Path, settings: Settings | None, problems: list[str]) -> None:
+    if problems:
+        print("configuration problems:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return
+    assert settings is not None
+    database = settings.database.url.split(":")[0]
+    print(f"{path}: OK ({settings.source.kind} in, {settings.delivery.kind} out, database {database})")
