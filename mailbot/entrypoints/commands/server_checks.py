@@ -35,10 +35,13 @@ class ServerCheck:
     server: str  # e.g. "IMAP imap.example.com:993 (implicit TLS)"
     findings: str
     ok: bool
+    skipped: bool = False  # not tried: the configuration must be fixed first
 
     @property
     def line(self) -> str:
-        return f"{self.server}: {self.findings}" if self.ok else f"{self.server}: FAILED: {self.findings}"
+        if self.ok or self.skipped:
+            return f"{self.server}: {self.findings}"
+        return f"{self.server}: FAILED: {self.findings}"
 
 
 def failed(server: str, reason: str, hint: str) -> ServerCheck:
@@ -66,7 +69,7 @@ def check_imap(settings: Settings) -> ServerCheck:
     server = server_label("IMAP", source)
     problem = unusable_login("source", source)
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
+        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
     mailbox = build_source(settings, sessionmaker())  # the factory wires the login exactly as `run` does
     assert isinstance(mailbox, ImapMailSource)
     try:
@@ -87,7 +90,7 @@ def check_smtp(settings: Settings) -> ServerCheck:
     server = server_label("SMTP", delivery)
     problem = unusable_login("delivery", delivery)
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
+        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
     transport = build_transport(settings)  # the same transport, and so the same login, as delivery rounds
     assert isinstance(transport, SmtpTransport)
     try:
@@ -181,7 +184,7 @@ def check_database(database: DatabaseSettings) -> ServerCheck:
     server = f"database {make_url(url).render_as_string(hide_password=True)}"
     problem = database_url_problem(url) or sqlite_folder_problem(url) or database.secret_problem("database")
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False)
+        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
         # Connecting would create an empty file; say what is missing instead.
