@@ -40,17 +40,17 @@ def test_wrong_imap_password_is_fatal_at_once_for_run_once(tmp_path: Path, dovec
 def test_wrong_imap_password_stops_the_service_after_the_configured_tries(tmp_path: Path, dovecot: DovecotServer,
                                                                           mailbox_user: str, smtp_sink: SmtpSink) -> None:
     config = prepared_config(tmp_path, wrong_imap_password(tmp_path, dovecot, mailbox_user), smtp_delivery(smtp_sink),
-                             service={"refused_tries": 3, "refused_retry_seconds": 0.5})
+                             service={"refused_tries": 2, "refused_retry_seconds": 0.5})
     log = tmp_path / "service.log"
     started = time.monotonic()
     service = start_service(config, log)
     code = service.wait(timeout=60)
     text = log.read_text()
     assert code == EXIT_REFUSED, text
-    assert text.count("refused by the server") == 3
+    assert text.count("refused by the server") == 2
     assert "giving up: a server keeps refusing us" in text
     assert "outage" not in text and "retrying quietly" not in text
-    assert time.monotonic() - started < 30  # three failed logins cost ~2 s each in Dovecot
+    assert time.monotonic() - started < 45  # Dovecot delays each failed login from one address more
 
 
 def test_missing_folder_is_a_refusal_that_names_the_folder(tmp_path: Path, dovecot: DovecotServer, mailbox_user: str,
