@@ -370,3 +370,14 @@ def test_check_config_connect_logs_in_over_oauth2_and_names_a_revoked_token(
     [imap] = [line for line in revoked.stdout.splitlines() if line.startswith("IMAP ")]
     assert "FAILED: invalid_grant: AADSTS70000: The refresh token has been revoked or has expired. -> " in imap
     assert sink.received == []
+
+
+def test_google_refresh_token_flow_asks_for_the_gmail_scope(
+    tmp_path: Path, token_server: TokenServer, oauth_dovecot: DovecotServer, mailbox: str
+) -> None:
+    """provider = "google", flow = "refresh_token": the default scope is https://mail.google.com/."""
+    section = generic_oauth2(token_server, tmp_path, mailbox, allowed={"https://mail.google.com/"})
+    section = {**{k: v for k, v in section.items() if k != "scopes"}, "provider": "google"}
+    log_in_once(oauth2_imap(tmp_path, oauth_dovecot, mailbox, section))
+    [grant] = [g for g in token_server.authority.successful_grants() if g.client_id == section["client_id"]]
+    assert (grant.grant_type, grant.subject, grant.scopes) == ("refresh_token", mailbox, ("https://mail.google.com/",))
