@@ -28,6 +28,7 @@ SEEN = b"\\Seen"
 BATCH_BYTES = 20_000_000  # bound on memory held by one fetch
 SIZE_QUERY_CHUNK = 1000
 IDLE_CHECK_SECONDS = 1.0  # how often an IDLE wait looks at the stop/wake flag
+EOF_CHECKS = 3  # idle checks in a row that return at once with nothing: the connection is closed
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
 # RFC 5530 response codes that mean "not with these credentials / not this folder": waiting will not help.
 REFUSAL_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED", "CONTACTADMIN",
@@ -288,8 +289,10 @@ class ImapMailSource:
         """Wait in IDLE for new mail, `wake` or the deadline; a BYE or EOF from the server ends it at once.
 
         imapclient's idle_check returns an empty list both on a quiet interval and at EOF (it swallows the
-        abort), so a check that comes back early with nothing means the socket turned readable and closed.
+        abort), so checks that keep coming back at once with nothing mean the socket is readable and closed.
+        One such check alone can be a wake-up without a whole line (a TLS record carrying no data).
         """
+        quick_and_empty = 0
         while not wake.is_set() and time.monotonic() < deadline:
             started = time.monotonic()
             responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
@@ -297,7 +300,9 @@ class ImapMailSource:
                 raise ConnectionLost(f"server said BYE: {_goodbye_text(responses)}")
             if _announces_new_mail(responses):
                 return
-            if not responses and time.monotonic() - started < IDLE_CHECK_SECONDS / 2:
+            quick = not responses and time.monotonic() - started < IDLE_CHECK_SECONDS / 2
+            quick_and_empty = quick_and_empty + 1 if quick else 0
+            if quick_and_empty >= EOF_CHECKS:
                 raise ConnectionLost("the server closed the connection")
 
     def _mail_above_highest_uid(self, client: IMAPClient) -> bool:

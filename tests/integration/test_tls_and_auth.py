@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from mailbot.runtime.exit_codes import EXIT_REFUSED
 from mailbot.runtime.runner import run_once
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.cli import run_cli, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -80,3 +82,24 @@ def test_wrong_smtp_password_keeps_mail_pending(tmp_path: Path, dovecot, mailbox
     assert refused is not None and "login as mailbot refused: 535" in refused.reason
     assert "b'" not in str(refused)
     assert summary.exit_code == EXIT_REFUSED
+
+
+def test_idle_over_tls_stays_on_one_session(tmp_path: Path, certificate: Certificate, tls_dovecot: DovecotServer,
+                                           smtp_sink: SmtpSink) -> None:
+    """A TLS connection in IDLE wakes for records that carry no whole line; that is no reason to reconnect."""
+    user = tls_dovecot.add_user("support-tls-idle@example.test")
+    source = imap_source(tls_dovecot, user, tmp_path, tls="implicit", port=tls_dovecot.imaps_port,
+                         tls_ca_file=str(certificate.cert), poll_interval_seconds=60)
+    config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=source, delivery=smtp_delivery(smtp_sink))
+    run_cli(config, "db", "upgrade")
+    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    log = tmp_path / "service.log"
+    service = start_service(config, log)
+    try:
+        wait_until(lambda: b"imap connected" in log.read_bytes(), 20, what="the service to connect")
+        time.sleep(4.0)
+        tls_dovecot.append(user, customer_mail(message_id="tls-idle@acme.test"))
+        smtp_sink.wait_for(1, timeout=10)
+    finally:
+        assert stop_service(service) == 0, log.read_text()
+    assert log.read_text().count("imap connected") == 1, log.read_text()
