@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from tests.support.bot import imap_source, smtp_delivery, write_config
-from tests.support.cli import cli_env, command, run_cli, wait_until
+from tests.support.cli import cli_env, command, migrate_and_import, wait_until
 from tests.support.dovecot import DovecotServer
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -37,8 +37,7 @@ def measure(rounds: int, down_seconds: float) -> None:
         user = dovecot.add_user("support-bench@example.test")
         config = write_config(root, db_url=f"sqlite:///{root}/bot.db", delivery=smtp_delivery(sink),
                               source=imap_source(dovecot, user, root, poll_interval_seconds=60))
-        run_cli(config, "db", "upgrade")
-        run_cli(config, "directory", "import", str(root / "directory.toml"))
+        migrate_and_import(config)
         log = root / "service.log"
         with log.open("wb") as output:
             service = subprocess.Popen(command(config, "run"), stdout=output, stderr=subprocess.STDOUT, env=cli_env())

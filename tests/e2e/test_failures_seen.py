@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mailbot.runtime.exit_codes import EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED
 from tests.support.bot import imap_source, smtp_delivery, write_config
-from tests.support.cli import run_cli, start_service
+from tests.support.cli import migrate_and_import, run_cli, start_service
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -16,8 +16,7 @@ from tests.support.smtp_sink import SmtpSink
 
 def prepared_config(tmp_path: Path, source: dict[str, object], delivery: dict[str, object], **sections: dict[str, object]) -> Path:
     config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=source, delivery=delivery, **sections)
-    run_cli(config, "db", "upgrade")
-    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    migrate_and_import(config)
     return config
 
 

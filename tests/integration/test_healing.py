@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, smtp_delivery, write_config
-from tests.support.cli import run_cli, start_service, stop_service, wait_until
+from tests.support.cli import migrate_and_import, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.proxy import FreezingProxy
@@ -34,8 +34,7 @@ def started_service(tmp_path: Path, server: DovecotServer, user: str, sink: Smtp
                     **source_overrides: object) -> tuple[object, Path]:
     config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", delivery=smtp_delivery(sink),
                           source=imap_source(server, user, tmp_path, poll_interval_seconds=60, **source_overrides))
-    run_cli(config, "db", "upgrade")
-    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    migrate_and_import(config)
     log = tmp_path / "service.log"
     service = start_service(config, log)
     wait_until(lambda: b"imap connected" in log.read_bytes(), 20, what="the service to connect")

@@ -26,7 +26,7 @@ from mailbot.sources.factory import build_source
 from mailbot.sources.imap import ImapMailSource
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
-from tests.support.cli import run_cli, start_service, stop_service, wait_until
+from tests.support.cli import migrate_and_import, run_cli, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, OAuth2Validation, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -335,8 +335,7 @@ def test_a_long_idle_ends_in_time_to_log_in_again_with_a_fresh_token(
     section = generic_oauth2(token_server, tmp_path, mailbox, lifetime=4, renew_before_seconds=1)
     source = {**oauth2_source(oauth_dovecot, mailbox, tmp_path), "poll_interval_seconds": 60}
     config = config_with(tmp_path, source, smtp_delivery(smtp_sink), source__oauth2=section)
-    run_cli(config, "db", "upgrade")
-    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    migrate_and_import(config)
     log = tmp_path / "service.log"
     service = start_service(config, log)
     try:

@@ -14,7 +14,7 @@ from mailbot.runtime.exit_codes import EXIT_REFUSED
 from mailbot.runtime.runner import run_once
 from tests.support import skip_or_fail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
-from tests.support.cli import run_cli, start_service, stop_service, wait_until
+from tests.support.cli import migrate_and_import, start_service, stop_service, wait_until
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -91,8 +91,7 @@ def test_idle_over_tls_stays_on_one_session(tmp_path: Path, certificate: Certifi
     source = imap_source(tls_dovecot, user, tmp_path, tls="implicit", port=tls_dovecot.imaps_port,
                          tls_ca_file=str(certificate.cert), poll_interval_seconds=60)
     config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=source, delivery=smtp_delivery(smtp_sink))
-    run_cli(config, "db", "upgrade")
-    run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
+    migrate_and_import(config)
     log = tmp_path / "service.log"
     service = start_service(config, log)
     try:

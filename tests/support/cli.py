@@ -52,3 +52,9 @@ def stop_service(process: subprocess.Popen[bytes], timeout: float = 15) -> int:
     if process.poll() is None:
         process.terminate()
     return process.wait(timeout)
+
+
+def migrate_and_import(config: Path) -> None:
+    """`db upgrade` and `directory import` of the directory.toml beside the config, as an operator would."""
+    run_cli(config, "db", "upgrade")
+    run_cli(config, "directory", "import", str(config.parent / "directory.toml"))
