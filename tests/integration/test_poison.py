@@ -64,7 +64,26 @@ def nul_bytes(message_id: str) -> bytes:
             + "El sistema\x00 está caído\x00.\r\n".encode())
 
 
+def utf8_message_ids(message_id: str) -> bytes:
+    """RFC 6532: UTF-8 in Message-ID, References and addresses is valid mail."""
+    own = message_id.replace("poison", "póison-ñandú")
+    return (head(own).replace(b"ana@acme.test", "ana@acme.test".encode())
+            + "References: <hilo-ñ@acme.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHola, ¿qué tal?\r\n".encode())
+
+
+def long_values(message_id: str) -> bytes:
+    """A display name and sender over 320 characters, an attachment name over 512: stored truncated, not refused."""
+    name = "N" * 400
+    return (head(message_id, "S" * 300).replace(b"Ana Garcia", name.encode())
+            + b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAdjunto.\r\n"
+            + b"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"" + b"f" * 700 + b".txt\"\r\n\r\n"
+            + b"log\r\n--b--\r\n")
+
+
+VALID_MAIL = ("utf8_message_ids", "long_values")  # odd but valid: a case, never the quarantine
+
 SHAPES: dict[str, Callable[[str], bytes]] = {
+    "utf8_message_ids": utf8_message_ids, "long_values": long_values,
     "huge_references": huge_references, "huge_header": huge_header, "many_parts": many_parts,
     "deep_nesting": deep_nesting, "long_base64_line": long_base64_line, "nul_bytes": nul_bytes,
 }
@@ -87,6 +106,8 @@ def test_poison_never_stops_the_mailbox(shape: str, tmp_path: Path, db_url: str,
     app.dispose()
     assert records.get("good-after-poison@acme.test") == "case_opened", records
     assert len(records) == 2, records  # the poison has its own record: handled or quarantined, never skipped
+    if shape in VALID_MAIL:
+        assert records[poison_id.replace("poison", "póison-ñandú") if shape == "utf8_message_ids" else poison_id] == "case_opened"
     assert summary.exit_code == 0
     print(f"{shape}: poison -> {[outcome for key, outcome in records.items() if key != 'good-after-poison@acme.test']}, "
           f"both handled in {took:.2f} s")
