@@ -164,3 +164,40 @@ def recent_inbound(session: Session, limit: int = 50) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def list_inbound(session: Session, since: datetime | None, outcomes: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    """Every message the bot saw (newest first), with its outcome, the rule that decided and the case it touched."""
+    query = (
+        select(InboundRecord, Case.number)
+        .outerjoin(CaseMessage, (CaseMessage.inbound_id == InboundRecord.id) & (CaseMessage.direction == "in"))
+        .outerjoin(Case, Case.id == CaseMessage.case_id)
+        .order_by(InboundRecord.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(InboundRecord.received_at >= since)
+    if outcomes:
+        query = query.where(InboundRecord.outcome.in_(outcomes))
+    return [inbound_row(row, number) for row, number in session.execute(query)]
+
+
+def inbound_detail(session: Session, inbound_id: int) -> dict[str, Any] | None:
+    found = session.execute(
+        select(InboundRecord, Case.number)
+        .outerjoin(CaseMessage, (CaseMessage.inbound_id == InboundRecord.id) & (CaseMessage.direction == "in"))
+        .outerjoin(Case, Case.id == CaseMessage.case_id)
+        .where(InboundRecord.id == inbound_id)
+    ).first()
+    if found is None:
+        return None
+    row, number = found
+    return {**inbound_row(row, number), "message_key": row.message_key, "source": row.source}
+
+
+def inbound_row(row: InboundRecord, case_number: str | None) -> dict[str, Any]:
+    return {
+        "id": row.id, "at": row.received_at.isoformat(), "message_id": row.message_id, "sender": row.sender,
+        "subject": row.subject, "outcome": row.outcome, "rule": row.rule, "reason": row.reason, "case": case_number,
+        "source_ref": row.source_ref,
+    }

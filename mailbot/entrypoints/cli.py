@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import signal
 import sys
@@ -12,23 +11,22 @@ import threading
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
 
-from mailbot.config import ConfigError, Settings, config_path_from, load_settings, runtime_problems
+from mailbot.config import ConfigError, runtime_problems
 from mailbot.db.engine import build_engine, transaction
 from mailbot.delivery.outbox import retry_failed
-from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
+from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
-from mailbot.entrypoints.tables import describe_case, progress_bar, render_table, short
-from mailbot.logs import configure_logging, fields
+from mailbot.entrypoints.commands.inbound import add_inbound_parser
+from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
+from mailbot.entrypoints.tables import describe_case, progress_bar, render_table
+from mailbot.logs import fields
 from mailbot.outbound.samples import template_problems
-from mailbot.app import App, build_app
 from mailbot.cases.views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.intake.ingest import Ingestor
@@ -99,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     add_check_config_parser(commands)
+    add_inbound_parser(commands)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(handler=cmd_db_upgrade)
@@ -175,24 +174,6 @@ def installed_version() -> str:
         return "unknown (not installed)"
 
 
-def settings_from(arguments: argparse.Namespace) -> tuple[Settings, Path]:
-    path = config_path_from(arguments.config)
-    return load_settings(path), path
-
-
-def app_from(arguments: argparse.Namespace, *, check_schema: bool = True) -> App:
-    settings, _path = settings_from(arguments)
-    configure_logging(settings.logging.level, settings.logging.format)
-    app = build_app(settings)
-    if check_schema:
-        ensure_schema_current(app.engine)
-    return app
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
 # -- commands ------------------------------------------------------------------------------------------
 
 
@@ -255,21 +236,6 @@ def cmd_directory_import(arguments: argparse.Namespace) -> int:
         app.dispose()
     prefix = "dry run, would apply: " if arguments.dry_run else ""
     print(f"{arguments.file}: {prefix}{report.summary()}")
-    return EXIT_OK
-
-
-def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dict[str, Any]]], columns: tuple[str, ...]) -> int:
-    """Run a read-only view and print it as a table, or as JSON with --json."""
-    app = app_from(arguments)
-    try:
-        with app.sessions() as session:
-            rows = query(session)
-    finally:
-        app.dispose()
-    if arguments.json:
-        print_json(rows)
-    else:
-        print(render_table(columns, [[short(row[column], column) for column in columns] for row in rows]))
     return EXIT_OK
 
 

@@ -267,6 +267,7 @@ class Ingestor:
             session.add(
                 InboundRecord(
                     message_key=key,
+                    message_id=None if key.startswith("sha256:") else key,  # so `inbound list` shows which mail it was
                     source=source_key,
                     source_ref=mail.source_ref,
                     received_at=now,

@@ -1,0 +1,51 @@
+"""What the `mailbot` commands share: settings and the wired app from the arguments, JSON and table output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailbot.app import App, build_app
+from mailbot.config import Settings, config_path_from, load_settings
+from mailbot.db.migrate import ensure_schema_current
+from mailbot.entrypoints.tables import render_table, short
+from mailbot.logs import configure_logging
+from mailbot.runtime.exit_codes import EXIT_OK
+
+
+def settings_from(arguments: argparse.Namespace) -> tuple[Settings, Path]:
+    path = config_path_from(arguments.config)
+    return load_settings(path), path
+
+
+def app_from(arguments: argparse.Namespace, *, check_schema: bool = True) -> App:
+    settings, _path = settings_from(arguments)
+    configure_logging(settings.logging.level, settings.logging.format)
+    app = build_app(settings)
+    if check_schema:
+        ensure_schema_current(app.engine)
+    return app
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dict[str, Any]]], columns: tuple[str, ...]) -> int:
+    """Run a read-only view and print it as a table, or as JSON with --json."""
+    app = app_from(arguments)
+    try:
+        with app.sessions() as session:
+            rows = query(session)
+    finally:
+        app.dispose()
+    if arguments.json:
+        print_json(rows)
+    else:
+        print(render_table(columns, [[short(row[column], column) for column in columns] for row in rows]))
+    return EXIT_OK
