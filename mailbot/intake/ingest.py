@@ -122,6 +122,8 @@ class Ingestor:
         """Process one message to its end state; returns its outcome. Database outages propagate."""
         if mail.arrived_at is None:
             mail = replace(mail, arrived_at=self._app.clock.now())  # the source cannot tell: when it was fetched
+        if mail.unfetchable:
+            return self.quarantine(source_key, mail, None, mail.unfetchable)
         if mail.oversize:
             limit = self._app.settings.limits.max_message_bytes
             return self.quarantine(source_key, mail, None, f"message of {mail.oversize} bytes exceeds "

@@ -26,6 +26,7 @@ class FetchedMail:
     oversize: int = 0  # the real size when the message was over the limit and not downloaded
     arrived_at: datetime | None = None  # when the mailbox got it (IMAP INTERNALDATE, the Maildir file's time)
     released_from: int | None = None  # a quarantine entry being handled again (`mailbot quarantine release`)
+    unfetchable: str | None = None  # why the body could not be fetched; `raw` is then the server's answer
 
 
 class MailSource(Protocol):

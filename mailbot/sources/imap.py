@@ -185,11 +185,32 @@ class ImapMailSource:
                 continue
             fetched = self._call(lambda c: c.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"]))
             for uid in batch:
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue  # expunged between SEARCH and FETCH
-                yield FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw),
-                                  arrived_at=_as_utc(fetched[uid].get(b"INTERNALDATE")))
+                mail = self._fetched_mail(uid, fetched.get(uid, {})) or self._fetched_again(uid)
+                if mail is not None:
+                    yield mail
+
+    def _fetched_mail(self, uid: int, answer: dict[bytes, Any]) -> FetchedMail | None:
+        raw = answer.get(b"BODY[]")
+        if raw is None:
+            return None
+        return FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, bytes(raw),
+                           arrived_at=_as_utc(answer.get(b"INTERNALDATE")))
+
+    def _fetched_again(self, uid: int) -> FetchedMail | None:
+        """A FETCH answer without the body: fetch that UID alone; never skip a message that still exists.
+
+        None only when the UID is gone (expunged between SEARCH and FETCH). When the server keeps answering
+        without a body, the message goes to the quarantine with the server's answer instead of being passed over.
+        """
+        answer = self._call(lambda c: c.fetch([uid], ["BODY.PEEK[]", "INTERNALDATE"])).get(uid, {})
+        mail = self._fetched_mail(uid, answer)
+        if mail is not None:
+            return mail
+        if uid not in self._call(lambda c: c.search(["UID", str(uid)])):
+            return None
+        log.error("imap fetch returned no body", extra={"fields": {"source": self.key, "uid": uid, "answer": repr(answer)[:500]}})
+        return FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, repr(answer).encode()[:100_000],
+                           unfetchable=f"the server answered FETCH BODY[] of UID {uid} without a body: {repr(answer)[:500]}")
 
     def _headers_only(self, oversize: "Oversize") -> FetchedMail:
         fetched = self._call(lambda c: c.fetch([oversize.uid], ["BODY.PEEK[HEADER]"]))
