@@ -214,6 +214,7 @@ class InboundRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_key: Mapped[str] = mapped_column(String(998), unique=True)
     message_id: Mapped[str | None] = mapped_column(String(998))
+    content_digest: Mapped[str | None] = mapped_column(String(64))  # InboundMessage.content_digest; None before 0009
     source: Mapped[str] = mapped_column(String(512))
     source_ref: Mapped[str] = mapped_column(String(255))  # IMAP "uidvalidity:uid" or Maildir key
     sender: Mapped[str] = mapped_column(String(320), default="", index=True)

@@ -116,6 +116,12 @@ def auto_replies_since(session: Session, recipient: str, since: datetime) -> int
     ) or 0
 
 
+def known_digest(session: Session, message_key: str) -> tuple[bool, str | None]:
+    """Whether a message with this key was recorded, and the content digest it was recorded with."""
+    found = session.execute(select(InboundRecord.content_digest).where(InboundRecord.message_key == message_key)).first()
+    return (False, None) if found is None else (True, found[0])
+
+
 def is_known_message(session: Session, message_key: str) -> bool:
     return session.scalar(select(InboundRecord.id).where(InboundRecord.message_key == message_key)) is not None
 

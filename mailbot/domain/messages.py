@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,6 +70,21 @@ class InboundMessage:
     def header_values(self, name: str) -> tuple[str, ...]:
         wanted = name.lower()
         return tuple(value for key, value in self.headers if key == wanted)
+
+    @property
+    def content_digest(self) -> str:
+        """SHA-256 of what the sender wrote (author, subject, date, text, files), not of the transport headers.
+
+        Two copies of one message (delivered to support@ and to an alias) share it; a different message that
+        reuses a Message-ID does not, so it is recorded and handled as its own message.
+        """
+        digest = hashlib.sha256()
+        for part in (self.sender.email if self.sender else "", self.subject,
+                     self.date.isoformat() if self.date else "", self.text):
+            digest.update(part.encode("utf-8", "replace") + b"\0")
+        for attachment in self.attachments:
+            digest.update(f"{attachment.filename}\0{attachment.size}\0".encode("utf-8", "replace"))
+        return digest.hexdigest()
 
     @property
     def recipients(self) -> tuple[str, ...]:

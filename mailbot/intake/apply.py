@@ -107,9 +107,12 @@ def inbound_record(decision: Decision, situation: Situation, source: str, source
     reason = decision.reason
     if decision.reply_suppressed_by:
         reason += f"; reply withheld by {decision.reply_suppressed_by}"
+    if message.message_id and message.message_key != message.message_id and not message.message_key.startswith("sha256:"):
+        reason += "; its Message-ID was seen before with other content"
     return InboundRecord(
         message_key=message.message_key,
         message_id=message.message_id,
+        content_digest=message.content_digest,
         source=source,
         source_ref=source_ref,
         sender=message.sender.email if message.sender else "",

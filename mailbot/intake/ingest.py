@@ -28,6 +28,7 @@ from mailbot.db.queries import (
     auto_replies_since,
     requests_in_month,
     is_known_message,
+    known_digest,
     is_known_source_ref,
     sender_standing,
     thread_match,
@@ -176,6 +177,7 @@ class Ingestor:
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED  # another worker got here first
             self._take_out_of_quarantine(session, mail, now)
+            message = self._own_key(session, source_key, mail, message)
             if self._seen_before(session, source_key, mail, message.message_key):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
@@ -211,6 +213,20 @@ class Ingestor:
             metrics.message_handled(outcome, rule, latency)
 
         after_commit(session, count)
+
+    def _own_key(self, session: Session, source_key: str, mail: FetchedMail, message: InboundMessage) -> InboundMessage:
+        """A Message-ID seen before with other content is another message: it gets a key of its own.
+
+        Only the same content under the same Message-ID is a duplicate; anything else (a sender's buggy client, or
+        someone reusing an ID to have a message dropped unseen) is recorded and handled, and the log says so.
+        """
+        known, digest = known_digest(session, message.message_key)
+        if not known or digest is None or digest == message.content_digest or message.message_key.startswith("sha256:"):
+            return message
+        own = replace(message, message_key=f"{message.message_key}#{message.content_digest[:16]}")
+        log.warning("reused Message-ID with different content: handled as its own message",
+                    extra=self._message_fields(source_key, mail, own, message_key=own.message_key))
+        return own
 
     def _seen_before(self, session: Session, source_key: str, mail: FetchedMail, message_key: str) -> bool:
         if is_known_message(session, message_key):

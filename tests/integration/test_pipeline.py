@@ -284,3 +284,15 @@ def test_release_is_atomic_a_failure_keeps_the_message_in_quarantine(tmp_path: P
     assert item.released_at is None and outcomes == ["quarantined"]  # in the quarantine still, and recorded there
     assert Ingestor(app).release(item_id) == "case_opened"
     app.dispose()
+
+
+def test_a_reused_message_id_with_other_content_is_its_own_message(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    first = customer_mail(message_id="same@acme.test", subject="Primera consulta", body="El servidor no arranca.")
+    dovecot.append(mailbox_user, first)
+    dovecot.append(mailbox_user, customer_mail(message_id="same@acme.test", subject="Otra cosa", body="Licencias."))
+    dovecot.append(mailbox_user, first.replace(b"Subject:", b"X-Delivered-Again: yes\r\nSubject:"))  # a true copy
+    assert run_once(bot).ingest.outcomes == {"case_opened": 2, "duplicate": 1}
+    with bot.sessions() as session:
+        records = list(session.execute(select(InboundRecord.message_key, InboundRecord.reason).order_by(InboundRecord.id)))
+    assert records[0].message_key == "same@acme.test"
+    assert records[1].message_key.startswith("same@acme.test#") and "seen before with other content" in records[1].reason
