@@ -116,3 +116,30 @@ def test_long_names_are_capped_keeping_the_extension(given: str) -> None:
     if "." in given and len(extension) <= 16:
         assert safe.endswith("." + extension)
     assert safe_attachment_name(safe) == safe  # sanitising twice changes nothing
+
+
+def test_a_notice_carries_at_most_the_configured_number_of_files_and_names_the_rest() -> None:
+    from mailbot.cases.work import MAX_NAMED_LEFT_OUT, attachable, left_out_context
+    from mailbot.db.models import StoredAttachment
+
+    stored = [StoredAttachment(filename=f"../parte{i}.txt", content_type="text/plain", size=1, content=b"x")
+              for i in range(10_000)]
+    files, left_out = attachable(stored, 20)
+    assert [name for name, _, _ in files] == [f"parte{i}.txt" for i in range(20)]
+    assert len(left_out) == 9_980 and left_out[0] == "parte20.txt"
+    context = left_out_context(left_out)
+    assert len(context["attachments_left_out"]) == MAX_NAMED_LEFT_OUT
+    assert context["attachments_left_out_more"] == 9_980 - MAX_NAMED_LEFT_OUT
+
+
+@pytest.mark.parametrize(("language", "words"), [("es", "Sin adjuntar"), ("en", "Not attached")])
+@pytest.mark.parametrize("kind", ["engineer_new_case", "engineer_customer_message"])
+def test_both_notices_name_the_files_left_out_in_both_languages(kind: str, language: str, words: str) -> None:
+    from mailbot.outbound.samples import notice_context
+    from mailbot.outbound.templates import TemplateRenderer
+
+    context = {**notice_context(language), "case_number": "LC-1", "attachments_left_out": ["a.log", "b.log"],
+               "attachments_left_out_more": 7}
+    text = TemplateRenderer().render(kind, language, context).text
+    more = "y 7 más" if language == "es" else "and 7 more"
+    assert f"{words} (" in text and f"a.log, b.log {more}" in text
