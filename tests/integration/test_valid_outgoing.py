@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 from datetime import timedelta
 from email import policy
@@ -13,6 +14,8 @@ from sqlalchemy import select
 from mailbot.app import App
 from mailbot.clock import FixedClock
 from mailbot.db.models import OutboxMessage
+from mailbot.delivery.outbox import deliver_due
+from mailbot.delivery.transports import DeliveryError, Parcel
 from mailbot.runtime.runner import deliver_once, run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
@@ -96,3 +99,45 @@ def test_a_message_that_kills_the_connection_fails_alone(tmp_path: Path, db_url:
 def due_at(app: App):  # type: ignore[no-untyped-def]
     with app.sessions() as session:
         return max(row.next_attempt_at for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")))
+
+
+class ServerGoneAfterData:
+    """A session lost during the first message's content, and no new one to be had: the server went down."""
+
+    def __init__(self) -> None:
+        self.reconnects = 0
+
+    async def __aenter__(self) -> "ServerGoneAfterData":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def send(self, parcel: Parcel) -> None:
+        raise DeliveryError("SMTP connection lost while the server took this message", permanent=False,
+                            connection=True, during_data=True)
+
+    async def reconnect(self) -> None:
+        self.reconnects += 1
+        raise DeliveryError("SMTP 127.0.0.1:25 unreachable: connection refused", permanent=False, connection=True)
+
+
+def test_when_the_new_session_cannot_be_had_the_server_is_down(tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path, db_url=sqlite_url, source={"kind": "maildir", "path": str(tmp_path / "in")},
+                          delivery={"kind": "maildir", "path": str(tmp_path / "out")})
+    app = prepared_app(config, seed=False)
+    now = app.clock.now()
+    with app.sessions() as session:
+        session.add_all([OutboxMessage(message_id=f"m{i}@example.test", kind="acknowledgment", recipient="ana@acme.test",
+                                       envelope_from="support@example.test", subject="s", raw=b"Subject: s\r\n\r\nx\r\n",
+                                       is_auto_reply=False, status="pending", attempts=0, next_attempt_at=now,
+                                       created_at=now, priority=0) for i in range(2)])
+        session.commit()
+    transport = ServerGoneAfterData()
+    report = asyncio.run(deliver_due(app, transport))
+    assert transport.reconnects == 1 and "unreachable" in (report.server_unreachable or "")
+    with app.sessions() as session:
+        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    app.dispose()
+    assert [(row.status, row.attempts) for row in rows] == [("pending", 1), ("pending", 0)]
+    assert "not sent yet: SMTP 127.0.0.1:25 unreachable" in (rows[1].last_error or "")
