@@ -55,7 +55,8 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
             case_id = found[0][0]
             sender = message.sender.email if message.sender else ""
             # Proof of being an engineer in this case: answering a notice the bot sent to that very address.
-            notified = any(internal and sender and sender in recipients for cid, internal, recipients in found if cid == case_id)
+            notified = any(internal and sender and is_among(sender, recipients) for cid, internal, recipients in found
+                           if cid == case_id)
             case = locked_case(session, case_id)
             if case is not None:
                 return _match(case, ThreadEvidence.REFERENCE, via_notice=notified)
@@ -66,6 +67,11 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
         if case is not None:
             return _match(case, ThreadEvidence.SUBJECT_TAG)
     return None
+
+
+def is_among(address: str, recipients: str) -> bool:
+    """Exact address match in a stored recipient list ("a@x, b@y"): ana@vendor is not juana@vendor."""
+    return address.lower() in {item.strip().lower() for item in recipients.split(",")}
 
 
 def locked_case(session: Session, case_id: int) -> Case | None:

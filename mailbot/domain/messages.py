@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+MAX_THREAD_IDS = 50  # Message-IDs of a message's thread headers that are looked up
+
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -75,7 +77,15 @@ class InboundMessage:
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
-        """Message-IDs this message answers (In-Reply-To first, then References newest first)."""
-        seen: dict[str, None] = dict.fromkeys(self.in_reply_to)
-        seen.update(dict.fromkeys(reversed(self.references)))
-        return tuple(seen)
+        """Message-IDs this message answers: In-Reply-To first, then References newest first, at most MAX_THREAD_IDS.
+
+        Bounded because the lookup binds one parameter per id: a References header of 70,000 ids would exceed
+        what the database driver accepts and make one message stop the mailbox. Real threads are answered by
+        their newest ids (RFC 5322 §3.6.4: References ends with the parent's).
+        """
+        seen: dict[str, None] = dict.fromkeys(self.in_reply_to[:MAX_THREAD_IDS])
+        for message_id in reversed(self.references):
+            if len(seen) >= MAX_THREAD_IDS:
+                break
+            seen.setdefault(message_id, None)
+        return tuple(seen)[:MAX_THREAD_IDS]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 # Not the message's fault: the database, the pool or the operator's templates. The runner backs off and
 # retries the same message; quarantining here would sweep every message into quarantine during an outage.
 OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout, TemplateError, TemplateMissing)
+# Never the message's fault, whatever the database says: the pool or the operator's templates.
+OPERATOR_PROBLEMS: tuple[type[Exception], ...] = (PoolTimeout, TemplateError, TemplateMissing)
+MESSAGE_ATTEMPTS = 3  # database errors while the database answers: tried again before the message is blamed
 MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
 ALREADY_HANDLED = "already_handled"
 DUPLICATE = "duplicate"
@@ -127,17 +130,19 @@ class Ingestor:
             message = parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes)
         except UnparseableMessage as error:
             return self.quarantine(source_key, mail, None, f"unparseable: {error}")
-        for attempt in (1, 2):
+        for attempt in range(1, MESSAGE_ATTEMPTS + 1):
             try:
                 return self._process(source_key, mail, message)
             except IntegrityError as error:
                 # Another worker committed the same Message-ID between our check and insert: look again.
-                if attempt == 2:
+                if attempt == MESSAGE_ATTEMPTS:
                     return self.quarantine(source_key, mail, message.message_key, f"integrity error: {error.orig}")
-            except OUTAGES:
+            except OPERATOR_PROBLEMS:
                 raise
             except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
                 self._raise_if_outage(error)
+                if attempt < MESSAGE_ATTEMPTS and _is_database_error(error):
+                    continue  # a deadlock, a lock timeout or a replaced connection passes: try this message again
                 log.exception("message failed; quarantined", extra=self._message_fields(source_key, mail, message))
                 return self.quarantine(source_key, mail, message.message_key, f"{type(error).__name__}: {error}")
         raise AssertionError("unreachable")
@@ -145,18 +150,20 @@ class Ingestor:
     def _raise_if_outage(self, error: Exception) -> None:
         """An error is this message's only while the database answers: a lost connection is everyone's.
 
-        A dropped connection can surface as a different exception (raised while handling the first), so both
-        the chain of causes and a fresh round trip are checked before blaming the message.
+        A database error can be the message's own (a lookup with more parameters than the driver binds, a value
+        the column refuses) or the database's (it went away). A connection SQLAlchemy found dead anywhere in the
+        chain of causes, or a database that does not answer a fresh round trip, is an outage: the runner backs
+        off and retries the same message. Anything else is quarantined with the message, and the mailbox goes on.
         """
         cause: BaseException | None = error
         while cause is not None:
-            if isinstance(cause, OUTAGES):
+            if isinstance(cause, DBAPIError) and cause.connection_invalidated:
                 raise cause from error
             cause = cause.__cause__ or cause.__context__
         try:
             with self._app.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
-        except OUTAGES as outage:
+        except (OperationalError, InterfaceError, PoolTimeout) as outage:
             raise outage from error
 
     def _process(self, source_key: str, mail: FetchedMail, message: InboundMessage) -> str:
@@ -166,6 +173,7 @@ class Ingestor:
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED  # another worker got here first
+            self._take_out_of_quarantine(session, mail, now)
             if self._seen_before(session, source_key, mail, message.message_key):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
@@ -239,12 +247,14 @@ class Ingestor:
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
         now = self._app.clock.now()
+        error = error.replace("\x00", "\\0")  # PostgreSQL text refuses NUL; the message may have put one there
         key = message_key or "sha256:" + hashlib.sha256(mail.raw).hexdigest()
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, now)
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED
+            self._take_out_of_quarantine(session, mail, now)
             if self._seen_before(session, source_key, mail, key):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
@@ -271,18 +281,29 @@ class Ingestor:
         return "quarantined"
 
     def release(self, quarantine_id: int) -> str:
-        """Handle a quarantined message again (after a fix); it may end up in quarantine once more."""
-        now = self._app.clock.now()
-        with transaction(self._app.sessions) as session:
+        """Handle a quarantined message again (after a fix); it may end up in quarantine once more.
+
+        The entry leaves the quarantine in the same transaction that records the message's new outcome, so a
+        failure in between (the database going away) leaves it in the quarantine, never lost from both places.
+        """
+        with self._app.sessions() as session:
             item = session.get(QuarantinedMessage, quarantine_id)
             if item is None or item.released_at is not None:
                 raise LookupError(f"no quarantined message {quarantine_id} waiting for release")
-            item.released_at = now
-            session.execute(delete(InboundRecord).where(InboundRecord.message_key == item.message_key,
-                                                        InboundRecord.outcome == "quarantined"))
-            mail = FetchedMail(source_ref=item.source_ref, uidvalidity=0, uid=0, raw=item.raw)
+            mail = FetchedMail(source_ref=item.source_ref, uidvalidity=0, uid=0, raw=item.raw, released_from=item.id)
             source = item.source
         return self.handle(source, mail)
+
+    def _take_out_of_quarantine(self, session: Session, mail: FetchedMail, now: datetime) -> None:
+        if mail.released_from is None:
+            return
+        item = session.get(QuarantinedMessage, mail.released_from, with_for_update=True)
+        if item is None or item.released_at is not None:
+            raise LookupError(f"quarantined message {mail.released_from} was released meanwhile")
+        item.released_at = now
+        session.execute(delete(InboundRecord).where(InboundRecord.message_key == item.message_key,
+                                                    InboundRecord.outcome == "quarantined"))
+        session.flush()
 
     @staticmethod
     def _message_fields(
@@ -295,3 +316,12 @@ class Ingestor:
             sender=message.sender.email if message.sender else None,
             **extra,
         )
+
+
+def _is_database_error(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DBAPIError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

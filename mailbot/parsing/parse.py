@@ -13,7 +13,7 @@ import mailparser
 
 from mailbot.domain.messages import Address, InboundMessage
 from mailbot.parsing.addresses import parse_address_list, strip_msgid
-from mailbot.parsing.headers import decode_header_text, to_single_line, unfold
+from mailbot.parsing.headers import decode_header_text, recover_8bit, to_single_line, unfold
 from mailbot.parsing.html_text import html_to_text
 from mailbot.parsing.mime import MimeContent, extract_content
 
@@ -101,8 +101,11 @@ def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: in
 
 
 def _raw_values(message: Message, name: str) -> list[str]:
-    """Every occurrence of a header as the parser stored it (8-bit octets still surrogate-escaped)."""
-    return [str(value) for key, value in message.raw_items() if key.lower() == name]
+    """Every occurrence of a header as sent, with 8-bit octets decoded (RFC 6532 UTF-8 Message-IDs and addresses).
+
+    The stdlib parser keeps such octets as surrogate escapes, which no database can store.
+    """
+    return [recover_8bit(str(value)) for key, value in message.raw_items() if key.lower() == name]
 
 
 def _first_raw(message: Message, name: str) -> str | None:

@@ -31,9 +31,9 @@ def own_mail(situation: Situation, settings: PolicySettings) -> Decision | None:
 
 
 def auto_submitted(situation: Situation, settings: PolicySettings) -> Decision | None:
-    if loops.is_auto_submitted(situation.message):
-        return ignore("auto_submitted", "automatic message (RFC 3834 Auto-Submitted or X-Autoreply)")
-    return None
+    # Before thread_reply and unknown_sender: an out-of-office is neither the customer's answer nor a stranger.
+    reason = loops.auto_reply_reason(situation.message)
+    return ignore("auto_submitted", f"automatic reply: {reason}") if reason else None
 
 
 def bulk_or_list(situation: Situation, settings: PolicySettings) -> Decision | None:
@@ -43,9 +43,8 @@ def bulk_or_list(situation: Situation, settings: PolicySettings) -> Decision | N
 
 
 def delivery_report(situation: Situation, settings: PolicySettings) -> Decision | None:
-    if loops.is_delivery_report(situation.message):
-        return ignore("delivery_report", "bounce or delivery report (multipart/report, null sender or daemon)")
-    return None
+    reason = loops.report_reason(situation.message)
+    return ignore("delivery_report", f"bounce or receipt: {reason}") if reason else None
 
 
 def no_sender(situation: Situation, settings: PolicySettings) -> Decision | None:

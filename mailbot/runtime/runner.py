@@ -143,6 +143,11 @@ class Service:
                 self._sleep(self._outage_delay(failures, error))
                 failures += 1
                 continue
+            except Exception as error:  # noqa: BLE001 - a bug must not end the service: say so loudly, back off
+                log.exception("mail round failed unexpectedly; retrying", extra=fields(error=str(error)[:500]))
+                self._sleep(self._outage_delay(failures, error))
+                failures += 1
+                continue
             self._refusals.clear("mailbox")
             if down_since is not None:
                 log.info("mailbox and database reachable again",

@@ -25,6 +25,7 @@ class FetchedMail:
     raw: bytes  # the whole message, or only its headers when it is oversize
     oversize: int = 0  # the real size when the message was over the limit and not downloaded
     arrived_at: datetime | None = None  # when the mailbox got it (IMAP INTERNALDATE, the Maildir file's time)
+    released_from: int | None = None  # a quarantine entry being handled again (`mailbot quarantine release`)
 
 
 class MailSource(Protocol):

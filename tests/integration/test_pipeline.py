@@ -252,3 +252,35 @@ def test_failed_mail_can_be_retried_by_the_operator(bot: App, dovecot, mailbox_u
         assert retry_failed(session, bot.clock.now()) == 1
         session.commit()
     assert deliver_once(bot).outcomes == {"sent": 1}
+
+
+def test_release_is_atomic_a_failure_keeps_the_message_in_quarantine(tmp_path: Path, db_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from mailbot.intake.ingest import Ingestor
+
+    config = write_config(tmp_path, db_url=db_url, source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), limits={"max_message_bytes": 200_000})
+    app = prepared_app(config)
+    dovecot.append(mailbox_user, customer_mail(message_id="held@acme.test", attachment=("v.mp4", "video/mp4", b"\0" * 400_000)))
+    assert run_once(app).ingest.outcomes == {"quarantined": 1}
+    with app.sessions() as session:
+        item_id = session.scalars(select(QuarantinedMessage.id)).one()
+
+    def refuse_inbound_inserts(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO inbound_messages"):
+            raise OperationalError(statement, None, Exception("disk full"))
+
+    event.listen(app.engine, "before_cursor_execute", refuse_inbound_inserts)
+    try:
+        with pytest.raises(OperationalError):
+            Ingestor(app).release(item_id)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", refuse_inbound_inserts)
+    with app.sessions() as session:
+        item = session.get_one(QuarantinedMessage, item_id)
+        outcomes = list(session.scalars(select(InboundRecord.outcome)))
+    assert item.released_at is None and outcomes == ["quarantined"]  # in the quarantine still, and recorded there
+    assert Ingestor(app).release(item_id) == "case_opened"
+    app.dispose()

@@ -417,3 +417,22 @@ def test_strip_msgid(value: str | None, expected: tuple[str, ...]) -> None:
 )
 def test_html_to_text(html: str, expected: str) -> None:
     assert html_to_text(html) == expected
+
+
+def test_thread_ids_are_bounded_newest_first_with_in_reply_to_kept() -> None:
+    from mailbot.domain.messages import MAX_THREAD_IDS
+
+    references = " ".join(f"<r{n}@x.test>" for n in range(70_000))
+    raw = (f"From: a@b.test\r\nTo: support@example.test\r\nSubject: s\r\nMessage-ID: <m@b.test>\r\n"
+           f"In-Reply-To: <parent@x.test>\r\nReferences: {references}\r\n\r\nhola\r\n").encode()
+    ids = parse_message(raw, max_stored_attachment_bytes=1000).thread_ids
+    assert len(ids) == MAX_THREAD_IDS
+    assert ids[:3] == ("parent@x.test", "r69999@x.test", "r69998@x.test")
+
+
+def test_engineer_addresses_match_exactly_not_as_substrings() -> None:
+    from mailbot.db.queries import is_among
+
+    assert is_among("ana@vendor.test", "juana@vendor.test, ana@vendor.test")
+    assert not is_among("ana@vendor.test", "juana@vendor.test")
+    assert is_among("Ana@Vendor.test", "ana@vendor.test")
