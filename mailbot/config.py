@@ -114,6 +114,7 @@ class LimitSettings(Section):
     auto_replies_per_sender_per_hour: int = Field(default=5, ge=0)
     max_stored_attachment_bytes: int = Field(default=10_000_000, ge=0)
     max_message_bytes: int = Field(default=50_000_000, ge=100_000)  # larger mail: headers quarantined, body not fetched
+    max_attachments_per_notice: int = Field(default=20, ge=0)  # files re-sent with one notice; the rest are named
 
 
 class SecuritySettings(Section):

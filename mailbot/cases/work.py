@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
 from mailbot.outbound.labels import labels, long_local_time
+from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.calendar import BusinessCalendar, deadline, elapsed
@@ -25,20 +26,31 @@ from mailbot.app import App
 
 SURVEYED = ("solved", "inactive")
 ATTACHMENT_BUDGET = 15_000_000  # bytes of files one notice carries; common relays refuse mail over 25 MB
+MAX_NAMED_LEFT_OUT = 50  # a notice names this many of the files it leaves out and counts the others
 
 
-def attachable(attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
-    """The stored files that fit in one message, and the names of those left out."""
+def attachable(attachments: list[StoredAttachment], max_files: int) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
+    """The stored files that fit in one message (at most max_files), and the names of those left out.
+
+    Names are made safe here, so the notice's text names each file as its attachment is called.
+    """
     files: list[tuple[str, str, bytes]] = []
     left_out: list[str] = []
     budget = ATTACHMENT_BUDGET
     for item in attachments:
-        if item.content is not None and len(item.content) <= budget:
-            files.append((item.filename, item.content_type, item.content))
+        name = safe_attachment_name(item.filename)
+        if item.content is not None and len(item.content) <= budget and len(files) < max_files:
+            files.append((name, item.content_type, item.content))
             budget -= len(item.content)
         else:
-            left_out.append(item.filename)
+            left_out.append(name)
     return tuple(files), left_out
+
+
+def left_out_context(left_out: list[str]) -> dict[str, Any]:
+    """What a notice says about files it does not carry: the first names, then how many more."""
+    return {"attachments_left_out": left_out[:MAX_NAMED_LEFT_OUT],
+            "attachments_left_out_more": max(len(left_out) - MAX_NAMED_LEFT_OUT, 0)}
 CLOSED, OPEN, WAITING = "closed", "open", "waiting"
 
 
@@ -144,22 +156,25 @@ class CaseWork:
             )
             self.send(mail, internal=True, inbound_id=inbound_id)
 
+    def attachable(self, attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
+        return attachable(attachments, self._app.settings.limits.max_attachments_per_notice)
+
     def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment]) -> None:
-        files, left_out = attachable(attachments)
-        self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, "attachments_left_out": left_out},
+        files, left_out = self.attachable(attachments)
+        self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, **left_out_context(left_out)},
                               files, inbound_id)
 
     def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int | None,
                                  attachments: list[StoredAttachment] | None = None) -> None:
-        files, left_out = attachable(attachments or [])
+        files, left_out = self.attachable(attachments or [])
         self.notify_engineers("engineer_customer_message", {"customer_text": own_words(text) or text, "customer": sender,
-                                                             "what": what, "attachments_left_out": left_out},
+                                                             "what": what, **left_out_context(left_out)},
                               files, inbound_id=inbound_id)
 
     def relay_to_customer(self, engineer: EngineerSettings, body: str, attachments: list[StoredAttachment] | None = None) -> None:
         language = self.case.language
         display = f"{engineer.name} ({self._app.settings.support.display_name})"
-        files, left_out = attachable(attachments or [])
+        files, left_out = self.attachable(attachments or [])
         mail = self._notices.build(
             "customer_relay", language, {**self.case_context(language), "body": body, "engineer_name": engineer.name},
             self.customer(), self._now, case_number=self.case.number, thread=self.customer_thread(),

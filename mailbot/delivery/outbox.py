@@ -140,6 +140,11 @@ async def _deliver_next(app: App, transport: Transport, report: DeliveryReport) 
     outcome = await _recorded(lambda: _record_failed(app, row_id, failure))
     report.outcomes[outcome] += 1
     app.metrics.delivery_attempt(outcome)
+    if failure.during_data:
+        # Lost on this message, not before it: the others go on in a new session. If even the new session
+        # cannot be had, the server is down and the round ends as unreachable (the caller's DeliveryError).
+        await transport.reconnect()
+        return True
     if failure.connection:
         report.server_unreachable = str(failure)
         return False
@@ -186,9 +191,10 @@ def claim_next(app: App, now: datetime) -> tuple[int, Parcel] | None:
 
 def record_failure(session: Session, row: OutboxMessage, error: DeliveryError, now: datetime, settings: OutboxSettings) -> str:
     row.last_error = str(error)[:2000]
-    if error.connection:
+    if error.connection and not error.during_data:
         # The server, not this message, is the problem: the message stays due without using up its attempts,
         # and the caller paces the reconnects (`mailbot run` with a capped backoff, cron with its schedule).
+        # A connection lost during this message's DATA is not this case: it counts below like any failure.
         row.status, row.next_attempt_at = PENDING, now
         return "postponed"
     row.attempts += 1

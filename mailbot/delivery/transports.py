@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
@@ -23,12 +23,17 @@ TEMPORARY_AUTH_CODES = (432, 454)  # RFC 4954: a transition is needed / temporar
 
 
 class DeliveryError(Exception):
-    """Sending failed. `permanent` (5xx) means retrying cannot help; `connection` means the server is unreachable."""
+    """Sending failed. `permanent` (5xx) means retrying cannot help; `connection` means the server is unreachable.
 
-    def __init__(self, message: str, *, permanent: bool, connection: bool = False) -> None:
+    `during_data`: the connection ended after the server had accepted MAIL and RCPT, while it took this message's
+    content. The server was there a moment ago, so this message may be what kills it: its attempts count.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, connection: bool = False, during_data: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.connection = connection
+        self.during_data = during_data
 
 
 class PartialDelivery(Exception):
@@ -49,6 +54,18 @@ class Transport(Protocol):
 
     async def send(self, parcel: Parcel) -> None: ...
 
+    async def reconnect(self) -> None: ...
+
+
+class _PhaseTrackingSMTP(aiosmtplib.SMTP):
+    """aiosmtplib's client, noting when a transaction reached DATA (RFC 5321 §3.3: MAIL and RCPT were accepted)."""
+
+    reached_data = False
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.reached_data = True
+        return await super().data(message, **kwargs)
+
 
 class SmtpTransport:
     """One SMTP session per delivery round; messages go through it one by one."""
@@ -56,12 +73,23 @@ class SmtpTransport:
     def __init__(self, settings: SmtpDelivery, credentials: Credentials) -> None:
         self._settings = settings
         self._credentials = credentials
-        self._client: aiosmtplib.SMTP | None = None
+        self._client: _PhaseTrackingSMTP | None = None
 
     async def __aenter__(self) -> "SmtpTransport":
+        self._client = await self._logged_in_client()
+        return self
+
+    async def reconnect(self) -> None:
+        """A fresh session after one was lost; raises as entering does when the server is down or refuses us."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._client = await self._logged_in_client()
+
+    async def _logged_in_client(self) -> "_PhaseTrackingSMTP":
         s = self._settings
         context = s.ssl_context()
-        client = aiosmtplib.SMTP(
+        client = _PhaseTrackingSMTP(
             hostname=s.host,
             port=s.effective_port,
             use_tls=s.tls == "implicit",
@@ -94,8 +122,7 @@ class SmtpTransport:
             client.close()
             raise ServerRefused(self.server, f"cannot log in: {decoded(error)}",
                                 "use delivery.tls = \"starttls\" or \"implicit\", or remove delivery.user") from error
-        self._client = client
-        return self
+        return client
 
     @property
     def server(self) -> str:
@@ -127,9 +154,11 @@ class SmtpTransport:
             return await _submission_probe(self._client, self._settings)
 
     async def send(self, parcel: Parcel) -> None:
-        assert self._client is not None, "use the transport as an async context manager"
+        client = self._client
+        assert client is not None, "use the transport as an async context manager"
+        client.reached_data = False
         try:
-            errors, _response = await self._client.sendmail(parcel.envelope_from, list(parcel.recipients), parcel.raw)
+            errors, _response = await client.sendmail(parcel.envelope_from, list(parcel.recipients), parcel.raw)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [item.code for item in error.recipients]
             raise DeliveryError(f"recipients refused: {error}", permanent=all(code >= 500 for code in codes)) from error
@@ -139,12 +168,19 @@ class SmtpTransport:
                 f"SMTP {error.code} {error.message}", permanent=error.code >= 500, connection=error.code == 421
             ) from error
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, asyncio.TimeoutError) as error:
-            raise DeliveryError(f"SMTP connection lost: {error}", permanent=False, connection=True) from error
+            raise _lost_connection(error, client.reached_data) from error
         if errors and len(errors) >= len(parcel.recipients):
             raise DeliveryError(f"recipients refused: {errors}", permanent=all(code >= 500 for code, _ in errors.values()))
         if errors:
             # Delivered to the others: resending would duplicate their copy, so record the refusal instead.
             raise PartialDelivery(f"refused by the server for: {', '.join(f'{address} ({code})' for address, (code, _) in errors.items())}")
+
+
+def _lost_connection(error: BaseException, reached_data: bool) -> DeliveryError:
+    if reached_data:
+        return DeliveryError(f"SMTP connection lost while the server took this message (after MAIL and RCPT were "
+                             f"accepted): {str(error) or type(error).__name__}", permanent=False, connection=True, during_data=True)
+    return DeliveryError(f"SMTP connection lost: {error}", permanent=False, connection=True)
 
 
 def _keep_alive(client: aiosmtplib.SMTP) -> None:
@@ -200,6 +236,9 @@ class MaildirTransport:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
+
+    async def reconnect(self) -> None:
+        return None  # a folder has no session to lose
 
     async def send(self, parcel: Parcel) -> None:
         name = f"{time.time():.6f}.{uuid.uuid4().hex}.{socket.gethostname()}"

@@ -15,6 +15,7 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
+from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.templates import RenderedMail
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -23,6 +24,12 @@ UTF8_QP.body_encoding = QP  # readable in a raw view, unlike base64
 UTF8_QP.header_encoding = QP
 WIRE_POLICY = compat32.clone(linesep="\r\n")
 MAX_REFERENCES = 20  # long threads: keep the root and the newest ids (RFC 5322 §3.6.4 allows trimming)
+# RFC 5322 §2.1.1: no line over 998 octets, and 78 recommended. Plain text folds only at whitespace, so a longer
+# run without spaces goes out as RFC 2047 encoded-words, which can be split anywhere (each at most 75 characters).
+MAX_PLAIN_WORD = 66
+ENCODED_LINE_LENGTH = 76
+MAX_ID_LENGTH = 900  # a msg-id cannot be folded (RFC 5322 §3.6.4): longer ones from mail are left out of ours
+CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]{0,62}/[A-Za-z0-9][\w.+-]{0,62}")  # RFC 2045 type/subtype, no parameters
 
 
 def single_line(value: str) -> str:
@@ -43,7 +50,7 @@ def bracketed(message_id: str) -> str:
 
 
 def trimmed_references(references: tuple[str, ...], parent: str | None) -> tuple[str, ...]:
-    chain = tuple(dict.fromkeys(references + ((parent,) if parent else ())))
+    chain = tuple(item for item in dict.fromkeys(references + ((parent,) if parent else ())) if len(item) <= MAX_ID_LENGTH)
     if len(chain) <= MAX_REFERENCES:
         return chain
     return (chain[0],) + chain[-(MAX_REFERENCES - 1):]
@@ -71,15 +78,15 @@ class Envelope:
 def compose(envelope: Envelope, content: RenderedMail, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
     """The finished message. Built with the compat32 API: several times faster than EmailMessage's header registry."""
     message = with_attachments(body(content), attachments)
-    message["From"] = formataddr((single_line(envelope.from_name), envelope.from_address), charset="utf-8")
-    message["To"] = formataddr((single_line(envelope.to_name), envelope.to_address), charset="utf-8")
+    message["From"] = address_header(envelope.from_name, envelope.from_address)
+    message["To"] = address_header(envelope.to_name, envelope.to_address)
     if envelope.cc:
         message["Cc"] = ", ".join(envelope.cc)
     message["Reply-To"] = envelope.reply_to
     message["Subject"] = header_text(content.subject)
     message["Date"] = format_datetime(envelope.date)
     message["Message-ID"] = bracketed(envelope.message_id)
-    if envelope.in_reply_to:
+    if envelope.in_reply_to and len(envelope.in_reply_to) <= MAX_ID_LENGTH:
         message["In-Reply-To"] = bracketed(envelope.in_reply_to)
     references = trimmed_references(envelope.references, envelope.in_reply_to)
     if references:
@@ -113,8 +120,10 @@ def with_attachments(content: Message, attachments: tuple[tuple[str, str, bytes]
     mixed = MIMEMultipart("mixed", _subparts=[content])
     for filename, content_type, data in attachments:
         part = MIMEApplication(data)
-        part.replace_header("Content-Type", content_type if "/" in content_type else "application/octet-stream")
-        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename) if not filename.isascii() else filename)
+        part.replace_header("Content-Type", content_type if CONTENT_TYPE.fullmatch(content_type) else "application/octet-stream")
+        name = safe_attachment_name(filename)
+        # RFC 2231 (filename*=utf-8''...) for anything not ASCII; the name's cap keeps the line under 998 octets.
+        part.add_header("Content-Disposition", "attachment", filename=name if name.isascii() else ("utf-8", "", name))
         mixed.attach(part)
     return mixed
 
@@ -122,6 +131,21 @@ def with_attachments(content: Message, attachments: tuple[tuple[str, str, bytes]
 def header_text(value: str) -> str | Header:
     """Plain ASCII stays as is; anything else becomes RFC 2047 encoded words. Always one logical line."""
     line = single_line(value)
-    if line.isascii():
+    if is_plain_header_text(line):
         return line
-    return Header(line, "utf-8", maxlinelen=76)
+    return Header(line, "utf-8", maxlinelen=ENCODED_LINE_LENGTH)
+
+
+def is_plain_header_text(line: str) -> bool:
+    """ASCII that folds at its spaces. Text that looks like an encoded-word would be decoded by the reader (RFC 2047 §6.1)."""
+    return line.isascii() and "=?" not in line and all(len(word) <= MAX_PLAIN_WORD for word in line.split(" "))
+
+
+def address_header(name: str, address: str) -> str | Header:
+    """`Name <address>`; a long display name is split into several encoded-words instead of one over-long one."""
+    display = single_line(name)
+    if len(display) <= MAX_PLAIN_WORD // 2:  # its one encoded-word (base64 of UTF-8) stays within 75 characters
+        return formataddr((display, address), charset="utf-8")
+    header = Header(display, "utf-8", maxlinelen=ENCODED_LINE_LENGTH)
+    header.append(f" <{address}>", "us-ascii")
+    return header

@@ -56,7 +56,7 @@ def notice_context(language: str) -> dict[str, Any]:
     return {
         **sample_context(language), "subject": "Sample subject", "contact": "ana@example.com", "status": "open",
         "assigned_to": None, "close_reason": "solved", "customer_text": "Text", "customer": "ana@example.com",
-        "attachments_left_out": [], "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
+        "attachments_left_out": [], "attachments_left_out_more": 0, "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
         "survey": True,
         "close_after_days": 5,
         "for_manager": False,

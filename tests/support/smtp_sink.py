@@ -3,7 +3,8 @@
 Tests talk to it over TCP exactly as the bot talks to a provider's submission
 server, so the real client code (aiosmtplib, envelopes, error handling) runs.
 `fail_next` scripts temporary (4xx) or permanent (5xx) DATA failures to drive
-the bot's retry and bounce paths.
+the bot's retry and bounce paths; `drop_on_data` cuts the connection after the
+DATA of any message containing a marker, as a server that dies on one message does.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class _SinkHandler:
         self._lock = threading.Condition()
         self._received: list[ReceivedMail] = []
         self._failures: list[tuple[int, str]] = []
+        self._drop_markers: list[bytes] = []
+        self.drops = 0  # connections cut by drop_on_data
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
@@ -76,12 +79,26 @@ class _SinkHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Record the mail, or answer with the next scripted failure instead."""
         with self._lock:
+            if self._is_poison(envelope):
+                self.drops += 1
+                assert server.transport is not None
+                server.transport.abort()  # no reply at all: the client sees the connection end mid-transaction
+                return "421 never seen by the client"
             if self._failures:
                 code, text = self._failures.pop(0)
                 return f"{code} {text}"
             self._received.append(_to_received(session, envelope))
             self._lock.notify_all()
         return "250 Message accepted for delivery"
+
+    def _is_poison(self, envelope: Envelope) -> bool:
+        content = envelope.original_content or b""
+        data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        return any(marker in data for marker in self._drop_markers)
+
+    def drop_connection_on(self, marker: bytes) -> None:
+        with self._lock:
+            self._drop_markers.append(marker)
 
     def script_failures(self, count: int, code: int, text: str) -> None:
         """Queue count DATA answers of code/text, used before any acceptance."""
@@ -109,6 +126,7 @@ class _SinkHandler:
         with self._lock:
             self._received.clear()
             self._failures.clear()
+            self._drop_markers.clear()
 
 
 class _OAuth2SinkHandler(_SinkHandler):
@@ -307,6 +325,15 @@ class SmtpSink:
     def clear(self) -> None:
         """Forget received mail and any pending fail_next."""
         self._handler.clear()
+
+    def drop_on_data(self, marker: bytes) -> None:
+        """From now on, cut the connection (no reply) after the DATA of every message whose raw bytes contain marker."""
+        self._handler.drop_connection_on(marker)
+
+    @property
+    def drops(self) -> int:
+        """How many connections drop_on_data cut."""
+        return self._handler.drops
 
     def fail_next(self, n: int, code: int = 451, text: str = "try again later") -> None:
         """Answer the next n DATA commands with code (4xx temporary, 5xx permanent)."""
