@@ -62,7 +62,7 @@ def utf8_message_ids(message_id: str) -> bytes:
 def long_values(message_id: str) -> bytes:
     """A display name and sender over 320 characters, an attachment name over 512: stored truncated, not refused."""
     name = "N" * 400
-    return (head(message_id, "S" * 300).replace(b"Ana Garcia", name.encode())
+    return (head(message_id, "S" * 3000).replace(b"Ana Garcia", name.encode())
             + b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAdjunto.\r\n"
             + b"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"" + b"f" * 700 + b".txt\"\r\n\r\n"
             + b"log\r\n--b--\r\n")
