@@ -16,6 +16,7 @@ from mailbot.outbound.replies import ReplyComposer
 from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.case_numbers import CaseNumbering
 from mailbot.policy.catalog import Catalog
+from mailbot.policy.providers import effective_provider, trusted_authserv_ids
 from mailbot.runtime.metrics import Metrics
 
 
@@ -69,13 +70,20 @@ def policy_settings(settings: Settings) -> PolicySettings:
     return PolicySettings(
         support_address=settings.support.address,
         own_message_id_domain=settings.support.id_domain,
-        trusted_authserv_ids=settings.security.trusted_authserv_ids,
+        trusted_authserv_ids=sender_verification_ids(settings),
         auto_replies_per_sender_per_hour=settings.limits.auto_replies_per_sender_per_hour,
         default_timezone=settings.support.default_timezone,
         support_aliases=settings.support.aliases,
         reopen_window_days=settings.cases.reopen_window_days,
         engineer_names=engineer_names(settings),
     )
+
+
+def sender_verification_ids(settings: Settings) -> tuple[str, ...]:
+    """Authserv-ids whose results are believed: the mailbox provider's (named or derived from source.host) and the operator's."""
+    host = settings.source.host if isinstance(settings.source, ImapSource) else None
+    provider = effective_provider(settings.security.provider, host)
+    return trusted_authserv_ids(provider, settings.security.trusted_authserv_ids)
 
 
 def engineer_names(settings: Settings) -> tuple[tuple[str, str], ...]:

@@ -118,7 +118,10 @@ class LimitSettings(Section):
 
 
 class SecuritySettings(Section):
-    trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers
+    # Whose boundary receives our mail: its known authserv-ids are trusted. "auto": read from source.host
+    # (outlook.office365.com, imap.gmail.com); "none": only trusted_authserv_ids.
+    provider: Literal["auto", "microsoft365", "google", "none"] = "auto"
+    trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers; `*` wildcards
 
 
 class ServiceSettings(Section):

@@ -45,7 +45,7 @@ class InboundMessage:
 
     message_key: str  # Message-ID without angle brackets, or "sha256:<hex>" of the raw bytes when there is none
     message_id: str | None  # without angle brackets
-    sender: Address | None  # From:
+    sender: Address | None  # the author: see parsing.parse.author (None when From names no single one)
     to: tuple[Address, ...]
     cc: tuple[Address, ...]
     delivered_to: tuple[str, ...]  # normalised addresses from Delivered-To / X-Original-To
@@ -61,6 +61,13 @@ class InboundMessage:
     headers: tuple[tuple[str, str], ...] = field(default=())  # (lower-case name, decoded value), in order
     size: int = 0  # raw size in bytes
     defects: tuple[str, ...] = ()  # parser complaints worth showing an operator
+    from_addresses: tuple[Address, ...] = ()  # every From: mailbox, in order
+    sender_header: Address | None = None  # Sender: (RFC 5322 §3.6.2), when present
+
+    @property
+    def has_several_authors(self) -> bool:
+        """From names several mailboxes and no Sender among them says which one sent it (RFC 5322 §3.6.2)."""
+        return len(self.from_addresses) > 1 and self.sender is None
 
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitive, or None."""

@@ -77,7 +77,9 @@ def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: in
     content = extract_content(message, limit)
     content.notes[:0] = notes
     message_id = _message_id(_first_raw(message, "message-id"))
-    sender = _first_address(_raw_values(message, "from"))
+    from_addresses = parse_address_list(_raw_values(message, "from"))
+    sender_header = _first_address(_raw_values(message, "sender"))
+    sender = author(from_addresses, sender_header)
     return InboundMessage(
         message_key=_message_key(message_id, raw),
         message_id=message_id,
@@ -96,8 +98,24 @@ def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: in
         content_type=message.get_content_type(),
         headers=headers,
         size=len(raw),
-        defects=_defects(message, content, sender),
+        defects=_defects(message, content, sender, len(from_addresses)),
+        from_addresses=from_addresses,
+        sender_header=sender_header,
     )
+
+
+def author(from_addresses: tuple[Address, ...], sender_header: Address | None) -> Address | None:
+    """The one mailbox the message is from: the single From address, or Sender when it is one of several.
+
+    RFC 5322 §3.6.2: a From with several mailboxes must come with a Sender naming the one that sent it. Without
+    it (or with a Sender that is none of them) nobody is the author: taking the first would let "ana@customer,
+    mallory@elsewhere" act as Ana, and any reply would reach an address that may never have written.
+    """
+    if len(from_addresses) == 1:
+        return from_addresses[0]
+    if sender_header is None:
+        return None
+    return next((found for found in from_addresses if found.email == sender_header.email), None)
 
 
 def _raw_values(message: Message, name: str) -> list[str]:
@@ -171,11 +189,13 @@ def _text_body(content: MimeContent) -> str:
     return html_to_text(content.html) if content.html else ""
 
 
-def _defects(message: Message, content: MimeContent, sender: Address | None) -> tuple[str, ...]:
+def _defects(message: Message, content: MimeContent, sender: Address | None, from_count: int) -> tuple[str, ...]:
     """Short names of what the parsers complained about, plus our own recovery notes, once each."""
     found: list[str] = [type(defect).__name__ for part in message.walk() for defect in part.defects]
     found.extend(content.notes)
-    if sender is None:
+    if sender is None and from_count > 1:
+        found.append("From has several addresses and no Sender among them: no single author")
+    elif sender is None:
         found.append("no usable From address")
     return _unique(found)
 

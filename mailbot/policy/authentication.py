@@ -1,38 +1,159 @@
-"""RFC 8601 Authentication-Results: has our own receiving server found the From: domain forged?"""
+"""RFC 8601 Authentication-Results and RFC 8617 ARC: has our own receiving boundary found the author forged?"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import Enum
+from fnmatch import fnmatchcase
 
 from mailbot.domain.messages import InboundMessage
 
-RESULT_PATTERN = re.compile(r"\b(dmarc|dkim|spf)\s*=\s*([a-z]+)", re.IGNORECASE)
+# Microsoft 365 writes its results with no authserv-id at all ("Authentication-Results: spf=pass ..."), against
+# RFC 8601 §2.2. Such headers are named by this stand-in, which no real authserv-id can spell (`<` is not allowed).
+MISSING_AUTHSERV_ID = "<none>"
+METHODS = frozenset({"dmarc", "dkim", "spf", "compauth"})
+COMMENT = re.compile(r"\([^()]*\)")
+RESINFO = re.compile(r"^\s*([a-z0-9-]+)\s*=\s*([a-z]+)(.*)$", re.IGNORECASE | re.DOTALL)
+PROPERTY = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)?)\s*=\s*([^\s;]+)", re.IGNORECASE)
+ARC_INSTANCE = re.compile(r"^\s*i\s*=\s*(\d+)\s*;(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+class Verdict(Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    NONE = "none"  # no evidence either way
+
+
+@dataclass(frozen=True, slots=True)
+class MethodResult:
+    """One `method=result prop=value ...` of a header, lower-cased, comments removed."""
+
+    method: str
+    result: str
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def property(self, name: str) -> str:
+        return next((value for key, value in self.properties if key == name), "")
+
+
+# Verdicts the boundary computed itself win, in this order: Microsoft's composite verdict (it already weighs
+# ARC from forwarders it trusts), then DMARC (it knows the domain's alignment policy). Only without them do we
+# look at DKIM and SPF alignment ourselves (see verdict_of).
+DECISIVE_RESULTS: tuple[tuple[str, str, Verdict], ...] = (
+    ("compauth", "pass", Verdict.PASS),
+    ("compauth", "fail", Verdict.FAIL),
+    ("dmarc", "pass", Verdict.PASS),
+    ("dmarc", "fail", Verdict.FAIL),
+)
 
 
 def authserv_id(header_value: str) -> str:
-    """The first token of the header, before any version number (RFC 8601 §2.2)."""
-    return header_value.split(";", 1)[0].strip().split()[0].lower() if header_value.strip() else ""
+    """The first token of the header, before any version number (RFC 8601 §2.2); MISSING_AUTHSERV_ID when absent."""
+    head = header_value.split(";", 1)[0].strip()
+    if not head:
+        return ""
+    first = head.split()[0]
+    return MISSING_AUTHSERV_ID if "=" in first else first.lower()
 
 
-def method_results(header_value: str) -> dict[str, set[str]]:
-    results: dict[str, set[str]] = {}
-    for method, result in RESULT_PATTERN.findall(header_value.split(";", 1)[-1]):
-        results.setdefault(method.lower(), set()).add(result.lower())
-    return results
+def is_trusted(identifier: str, trusted_ids: tuple[str, ...]) -> bool:
+    """Trusted ids may be shell-style patterns (`*.example.com`) for boundaries made of many named hosts."""
+    return bool(identifier) and any(fnmatchcase(identifier, pattern.strip().lower()) for pattern in trusted_ids)
+
+
+def parse_results(header_value: str) -> tuple[MethodResult, ...]:
+    body = header_value if authserv_id(header_value) == MISSING_AUTHSERV_ID else header_value.partition(";")[2]
+    found: list[MethodResult] = []
+    for segment in COMMENT.sub(" ", body).split(";"):
+        match = RESINFO.match(segment)
+        if match is None or match[1].lower() not in METHODS:
+            continue
+        properties = tuple((key.lower(), value.strip('"').lower()) for key, value in PROPERTY.findall(match[3]))
+        found.append(MethodResult(match[1].lower(), match[2].lower(), properties))
+    return tuple(found)
+
+
+def trusted_block(headers: tuple[tuple[str, str], ...], trusted_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The topmost contiguous Authentication-Results headers carrying a trusted authserv-id.
+
+    RFC 8601 §5: the receiving boundary prepends its own results; anything below them arrived with the message
+    (an earlier hop, a forwarder, or a forger, possibly under the same id, as every Microsoft 365 tenant and
+    every Gmail hop share one). So the block ends at the next Received hop or at a header with another id.
+    """
+    block: list[str] = []
+    for name, value in headers:
+        if name == "authentication-results" and is_trusted(authserv_id(value), trusted_ids):
+            block.append(value)
+        elif block and name in ("authentication-results", "received"):
+            break
+    return tuple(block)
+
+
+def arc_evidence(headers: tuple[tuple[str, str], ...], trusted_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The ARC-Authentication-Results of the newest ARC set, when a trusted authserv-id wrote it.
+
+    RFC 8617 §4.2.1: each sealer adds instance i = previous + 1, so our own boundary, the last to seal, holds the
+    highest instance; a trusted id at a lower instance was written before it and proves nothing. Two sets with
+    one instance make the chain invalid (§5.1.1).
+    """
+    sets: list[tuple[int, str]] = []
+    for name, value in headers:
+        match = ARC_INSTANCE.match(value) if name == "arc-authentication-results" else None
+        if match is not None:
+            sets.append((int(match[1]), match[2]))
+    if not sets:
+        return ()
+    highest = max(instance for instance, _ in sets)
+    newest = [value for instance, value in sets if instance == highest]
+    if len(newest) != 1 or not is_trusted(authserv_id(newest[0]), trusted_ids):
+        return ()
+    return (newest[0],)
+
+
+def is_aligned(domain: str, author_domain: str) -> bool:
+    """Relaxed alignment (RFC 7489 §3.1), approximated: one domain is the other or a subdomain of it.
+
+    The shorter side must have two labels at least, so a signature by a bare top-level domain never aligns.
+    """
+    domain, author_domain = domain.rpartition("@")[2].strip(".").lower(), author_domain.strip(".").lower()
+    if not domain or not author_domain:
+        return False
+    shorter, longer = sorted((domain, author_domain), key=len)
+    return "." in shorter and (longer == shorter or longer.endswith("." + shorter))
+
+
+def has_result(results: tuple[MethodResult, ...], method: str, result: str) -> bool:
+    return any(found.method == method and found.result == result for found in results)
+
+
+def verdict_of(results: tuple[MethodResult, ...], author_domain: str) -> Verdict:
+    for method, result, verdict in DECISIVE_RESULTS:
+        if has_result(results, method, result):
+            return verdict
+    for found in results:
+        if found.result == "pass" and found.method == "dkim" and is_aligned(
+                found.property("header.d") or found.property("header.i"), author_domain):
+            return Verdict.PASS
+        if found.result == "pass" and found.method == "spf" and is_aligned(found.property("smtp.mailfrom"), author_domain):
+            return Verdict.PASS
+    # Reached only when no aligned DKIM signature passed: an SPF failure then stands (a signature by another
+    # domain vouches for that domain, not for the author's).
+    if has_result(results, "spf", "fail"):
+        return Verdict.FAIL
+    return Verdict.NONE
+
+
+def authentication_verdict(message: InboundMessage, trusted_ids: tuple[str, ...]) -> Verdict:
+    """Our boundary's verdict on the author: its topmost A-R block, or its ARC set when it left no A-R."""
+    evidence = trusted_block(message.headers, trusted_ids) or arc_evidence(message.headers, trusted_ids)
+    results = tuple(found for value in evidence for found in parse_results(value))
+    return verdict_of(results, message.sender.domain if message.sender else "")
 
 
 def is_sender_forged(message: InboundMessage, trusted_ids: tuple[str, ...]) -> bool:
-    """True when a trusted server says DMARC failed, or (with no DMARC verdict) SPF failed and no DKIM passed.
+    """True when our boundary says the author's domain failed authentication.
 
     Only results stamped by our own servers count: anyone can write an Authentication-Results header.
     """
-    trusted = {value.lower() for value in trusted_ids}
-    for value in message.header_values("authentication-results"):
-        if authserv_id(value) not in trusted:
-            continue
-        results = method_results(value)
-        if "fail" in results.get("dmarc", set()):
-            return True
-        if "dmarc" not in results and "fail" in results.get("spf", set()) and "pass" not in results.get("dkim", set()):
-            return True
-    return False
+    return authentication_verdict(message, trusted_ids) is Verdict.FAIL

@@ -47,6 +47,15 @@ def delivery_report(situation: Situation, settings: PolicySettings) -> Decision 
     return ignore("delivery_report", f"bounce or receipt: {reason}") if reason else None
 
 
+def several_authors(situation: Situation, settings: PolicySettings) -> Decision | None:
+    # No reply at all, not even the unknown-sender text: which of the From mailboxes wrote is unknown, so any
+    # answer may reach someone who never wrote (and one to all of them would copy strangers on each other).
+    if situation.message.has_several_authors:
+        count = len(situation.message.from_addresses)
+        return ignore("several_authors", f"From has {count} addresses and no Sender among them (RFC 5322 §3.6.2)")
+    return None
+
+
 def no_sender(situation: Situation, settings: PolicySettings) -> Decision | None:
     if situation.message.sender is None or not situation.message.sender.email:
         return ignore("no_sender", "no usable From address")
@@ -214,6 +223,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("auto_submitted", auto_submitted),
     ("bulk_or_list", bulk_or_list),
     ("delivery_report", delivery_report),
+    ("several_authors", several_authors),  # before no_sender, whose reason it makes precise
     ("no_sender", no_sender),
     ("not_for_support", not_for_support),
     ("forged_sender", forged_sender),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mailbot.app import sender_verification_ids
 from mailbot.config import Settings, config_path_from
 from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
@@ -68,3 +69,8 @@ def report_configuration(path: Path, settings: Settings | None, problems: list[s
     assert settings is not None
     database = settings.database.url.split(":")[0]
     print(f"{path}: OK ({settings.source.kind} in, {settings.delivery.kind} out, database {database})")
+    if not sender_verification_ids(settings):
+        # A warning, not a problem: a mailbox behind no authenticating boundary is legitimate, but forged
+        # From: addresses then open cases as the customer they name.
+        print("warning: sender verification is off: set security.provider (microsoft365, google) or"
+              " security.trusted_authserv_ids to your receiving servers' RFC 8601 authserv-ids", file=sys.stderr)
