@@ -76,6 +76,16 @@ Authentication-Results: mx.google.com; spf=fail smtp.mailfrom=ana@acme.example.c
        dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=acme.example.com
 """
 
+# A self-hosted boundary: an internal filter's own id on top (ignored), then one header per milter, all ours.
+POSTFIX_MILTERS = """\
+Authentication-Results: filter.example.com; spf=fail smtp.mailfrom=acme.example.com
+Authentication-Results: mx.example.com; dmarc=pass (p=reject dis=none) header.from=acme.example.com
+Authentication-Results: mx.example.com 1; dkim=pass (2048-bit key) header.d=acme.example.com header.i=@acme.example.com
+Received: from mail.acme.example.com (mail.acme.example.com [192.0.2.25]) by mx.example.com (Postfix) with ESMTPS id 4Q;
+ Mon, 23 Nov 2026 09:00:04 +0000 (UTC)
+Authentication-Results: mx.example.com; dmarc=fail header.from=acme.example.com
+"""
+
 
 def message(trace: str = "", **mail: object):  # type: ignore[no-untyped-def]
     raw = customer_mail(sender="ana@acme.example.com", to="support@example.com", **mail)  # type: ignore[arg-type]
@@ -102,6 +112,7 @@ def decided(trace: str, trusted: tuple[str, ...], **mail: object):  # type: igno
         (M365_PASS, (), Verdict.NONE),
         ("Authentication-Results: mx1.mail.example.com; dmarc=fail header.from=acme.example.com\n", ("*.mail.example.com",),
          Verdict.FAIL),  # wildcard ids for a boundary of many hosts
+        (POSTFIX_MILTERS, ("mx.example.com",), Verdict.PASS),
     ],
 )
 def test_verdict_comes_from_the_topmost_trusted_block(trace: str, trusted: tuple[str, ...], verdict: Verdict) -> None:
