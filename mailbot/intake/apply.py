@@ -40,8 +40,8 @@ def apply_decision(
         entry = add_case_message(session, case, situation, record.id)
     reply_id = None
     if decision.reply is not None:
-        extra = {"command_errors": list(decision.engineer_message.errors)} if decision.engineer_message else {}
-        outgoing = app.replies.reply(decision.reply, situation, case, extra)
+        errors = decision.engineer_message.errors if decision.engineer_message else ()
+        outgoing = app.replies.reply(decision.reply, situation, case, command_errors=errors)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None:
