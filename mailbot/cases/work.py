@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
+from mailbot.db.queries import is_among
 from mailbot.outbound.labels import case_labels, closed_because, long_local_time
 from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
@@ -25,6 +26,7 @@ from mailbot.policy.decide import is_replyable
 from mailbot.app import App
 
 SURVEYED = ("solved", "inactive")
+ENGINEER_THREAD_REFERENCES = 10  # newest notices named in References beside the first
 ATTACHMENT_BUDGET = 15_000_000  # bytes of files one notice carries; common relays refuse mail over 25 MB
 MAX_NAMED_LEFT_OUT = 50  # a notice names this many of the files it leaves out and counts the others
 
@@ -92,11 +94,15 @@ class CaseWork:
     def customer(self) -> Addressee:
         """The case's contact, with the account's other designated contacts who wrote in the thread in Cc."""
         contacts = set(self._session.scalars(select(Contact.email).where(Contact.account_id == self.case.account_id)))
-        inbound = self._session.scalars(
-            select(CaseMessage.sender).where(CaseMessage.case_id == self.case.id, CaseMessage.direction == "in",
-                                             CaseMessage.author == "customer").order_by(CaseMessage.id)
+        inbound = self._session.execute(
+            select(CaseMessage.sender, CaseMessage.recipients).where(
+                CaseMessage.case_id == self.case.id, CaseMessage.direction == "in", CaseMessage.author == "customer"
+            ).order_by(CaseMessage.id)
         ).all()
-        writers = [address for address in inbound if address in contacts]
+        # Colleagues who wrote in the thread, or whom the customer put in To/Cc, stay in it (contacts only).
+        people = [address for sender, recipients in inbound
+                  for address in (sender, *(item.strip() for item in recipients.split(",")))]
+        writers = [address for address in dict.fromkeys(people) if address in contacts]
         main = self.case.contact.email if self.case.contact else (writers[0] if writers else "")
         others = tuple(dict.fromkeys(address for address in writers if address != main and is_replyable(address)))
         return Addressee(main, self.case.contact.name if self.case.contact else "", others)
@@ -152,9 +158,21 @@ class CaseWork:
             context = {**self.case_context(language), **extra, "for_manager": for_manager}
             mail = self._notices.build(
                 kind, language, context, Addressee(address, name), self._now,
-                case_number=self.case.number, attachments=attachments,
+                case_number=self.case.number, attachments=attachments, thread=self.engineer_thread(address),
             )
             self.send(mail, internal=True, inbound_id=inbound_id)
+
+    def engineer_thread(self, address: str) -> ThreadHeaders:
+        """The notices this case already sent to `address`: each new one answers the first, so they form one thread."""
+        sent = self._session.execute(
+            select(CaseMessage.message_id, CaseMessage.recipients).where(
+                CaseMessage.case_id == self.case.id, CaseMessage.direction == "out", CaseMessage.internal.is_(True)
+            ).order_by(CaseMessage.id)
+        ).all()
+        ids = [message_id for message_id, recipients in sent if is_among(address, recipients)]
+        if not ids:
+            return ThreadHeaders()
+        return ThreadHeaders(ids[0], tuple(dict.fromkeys([ids[0], *ids[-ENGINEER_THREAD_REFERENCES:]])))
 
     def attachable(self, attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
         return attachable(attachments, self._app.settings.limits.max_attachments_per_notice)

@@ -5,19 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import EngineerSettings
-from mailbot.db.models import Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
+from mailbot.db.models import Case, CaseMessage, Contact, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.queries import allocate_case_number
-from mailbot.domain.decisions import Decision, Outcome, Situation
+from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
+from mailbot.policy.decide import is_replyable
 from mailbot.app import App
 from mailbot.cases.work import CaseWork
 from mailbot.sla.escalations import escalate_locked, reschedule
 
 CASE_OPEN = "open"
+MAX_COPIED = 50  # addresses of one message looked up as colleagues: a bounded lookup, whatever the To/Cc holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,27 @@ def apply_decision(
     reply_id = None
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
-        outgoing = app.replies.reply(decision.reply, situation, case, command_errors=errors)
+        cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
+        outgoing = app.replies.reply(decision.reply, situation, case, cc=cc, command_errors=errors)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None:
         carry_out(app, session, decision, situation, case, entry, record.id)
     return Applied(record.id, case.number if case else None, reply_id)
+
+
+def colleagues_in_copy(session: Session, situation: Situation) -> tuple[str, ...]:
+    """The account's other designated contacts the customer put in To or Cc: they stay in the thread (no one else)."""
+    sender = situation.sender
+    message = situation.message
+    if sender is None or message.sender is None:
+        return ()
+    written_to = {address.email for address in message.to + message.cc} - {message.sender.email}
+    if not written_to:
+        return ()
+    contacts = session.scalars(select(Contact.email).where(Contact.account_id == sender.account_id,
+                                                           Contact.email.in_(sorted(written_to)[:MAX_COPIED])))
+    return tuple(sorted(address for address in contacts if is_replyable(address)))
 
 
 def carry_out(app: App, session: Session, decision: Decision, situation: Situation, case: Case, entry: CaseMessage,

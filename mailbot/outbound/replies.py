@@ -39,7 +39,8 @@ class ReplyComposer:
         self._products = support.products
 
     def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None,
-              extra: Mapping[str, Any] | None = None, command_errors: tuple[CommandError, ...] = ()) -> OutgoingMail:
+              extra: Mapping[str, Any] | None = None, *, cc: tuple[str, ...] = (),
+              command_errors: tuple[CommandError, ...] = ()) -> OutgoingMail:
         case_number = case.number if case else None
         message, sender = situation.message, situation.sender
         assert message.sender is not None, "policy never replies to a message without a sender"
@@ -61,12 +62,13 @@ class ReplyComposer:
             references=message.references,
             loop_marker=self._support.address,
             extra_headers=(("X-Mailbot-Case", case_number),) if case_number else (),
+            cc=cc,
         )
         composed = compose(envelope, content)
         return OutgoingMail(
             message_id=message_id,
             kind=kind.value,
-            recipient=message.sender.email,
+            recipient=", ".join((message.sender.email, *cc)),
             subject=single_line(content.subject),
             body_text=content.text,
             raw=as_bytes(composed),

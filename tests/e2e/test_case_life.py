@@ -247,3 +247,24 @@ def test_engineers_hear_of_higher_queue_priority_plans_first(tmp_path: Path, sql
     notices = [mail.message["Subject"] for mail in smtp_sink.wait_for(4) if mail.rcpt_tos == ("maria@vendor.test",)]
     app.dispose()
     assert "Advanced second in" in notices[0] and "Standard first in" in notices[1]
+
+
+def test_colleagues_in_copy_stay_in_the_thread_and_notices_form_one_thread(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    opening = customer_mail(message_id="cc-open@acme.test", subject="La VPN no conecta",
+                            headers={"Cc": "Pedro López <pedro@acme.test>, Someone <someone@elsewhere.test>"})
+    opened = step(bot, dovecot, mailbox_user, smtp_sink, opening, 3)
+    [ack] = [mail for mail in opened if mail.rcpt_tos[0] == "ana@acme.test"]
+    assert ack.rcpt_tos == ("ana@acme.test", "pedro@acme.test")  # the colleague, not the stranger
+    assert "pedro@acme.test" in ack.message["Cc"] and "elsewhere" not in str(ack.message["Cc"])
+    first_notice = by_recipient(opened)["maria@vendor.test"]
+
+    follow_up = by_recipient(step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        message_id="cc-more@acme.test", subject=f"Re: {ack.message['Subject']}", in_reply_to="cc-open@acme.test",
+        body="Adjunto más datos: falla desde ayer."), 2))
+    second_notice = follow_up["maria@vendor.test"]
+    assert second_notice["In-Reply-To"] == first_notice["Message-ID"]  # one thread in María's client
+
+    relayed = step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
+        sender="maria@vendor.test", sender_name="María", subject=f"Re: {second_notice['Subject']}",
+        in_reply_to=second_notice["Message-ID"].strip("<>"), body="Reinicie el túnel, por favor."), 1)
+    assert relayed[0].rcpt_tos == ("ana@acme.test", "pedro@acme.test")
