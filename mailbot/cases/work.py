@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
 from mailbot.db.queries import is_among
-from mailbot.outbound.labels import labels, long_local_time
+from mailbot.outbound.labels import case_labels, closed_because, long_local_time
 from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
 from mailbot.outbound.replies import OutgoingMail
@@ -117,13 +117,13 @@ class CaseWork:
         return ThreadHeaders(ids[-1] if ids else None, tuple(ids))
 
     def case_context(self, language: str) -> dict[str, Any]:
-        case, words = self.case, labels(language)
+        case = self.case
         zone = self._app.replies.zone_for(None)
         return {
             "subject": case.subject, "account_name": case.account.name, "plan_name": case.account.plan_name,
             "contact": case.contact.email if case.contact else "", "status": case.status,
-            "priority": case.priority, "priority_label": words["priorities"].get(case.priority or "", case.priority or ""),
-            "ticket_type_label": words["ticket_types"].get(case.ticket_type or "", case.ticket_type or ""),
+            "priority": case.priority,
+            **case_labels(language, case.status, case.close_reason, case.priority, case.ticket_type),
             "first_response_due": long_local_time(case.first_response_due, zone, language) if case.first_response_due else None,
             "resolution_due": long_local_time(case.resolution_due, zone, language) if case.resolution_due else None,
             "assigned_to": case.assigned_to, "close_reason": case.close_reason,
@@ -294,7 +294,8 @@ class CaseWork:
         self.case.waiting_since = None
         self.event(actor, "closed", f"{reason} {detail}".strip())
         survey = self._app.settings.cases.survey and reason in SURVEYED
-        facts = {"close_reason": reason, "duplicate_of": detail or None}
+        facts = {"close_reason": reason, "duplicate_of": detail or None,
+                 "closed_because": closed_because(reason, detail or None, self.case.language)}
         self.tell_customer("closure_notice", {**facts, "survey": survey})
         for address in self.account_managers():  # kept informed, without the customer's survey
             language = self.case.language

@@ -43,9 +43,9 @@ def apply_decision(
         entry = add_case_message(session, case, situation, record.id)
     reply_id = None
     if decision.reply is not None:
-        extra = {"command_errors": list(decision.engineer_message.errors)} if decision.engineer_message else {}
+        errors = decision.engineer_message.errors if decision.engineer_message else ()
         cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
-        outgoing = app.replies.reply(decision.reply, situation, case, extra, cc=cc)
+        outgoing = app.replies.reply(decision.reply, situation, case, cc=cc, command_errors=errors)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None:

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
 from mailbot.config import Settings
 from mailbot.domain.decisions import ReplyKind
+from mailbot.outbound.labels import case_labels, closed_because, command_error_text, label, labels, long_local_date, long_local_time
 from mailbot.outbound.templates import TemplateMissing, TemplateRenderer
+from mailbot.policy.commands import CommandError, parse_engineer_message
 
 LANGUAGES = ("es", "en")
 
 
-def sample_context(language: str) -> dict[str, Any]:
+SAMPLE_MOMENT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+SAMPLE_ZONE = ZoneInfo("America/Bogota")
+# Lines that between them cause every command error the catalogue has (tests check none is missing).
+SAMPLE_COMMAND_LINES = ("#frobnicate", "#priority P7", "#priority A1", "#type bug", "#assign zoe", "#close quizás",
+                        "#close duplicate", "#close solved 12", "#time 5x", "#time 0h", "#internal 12")
+SAMPLE_PRIORITIES = ("P1", "P2", "P3", "P4")
+# What customers and operators write is theirs to choose; samples use each language so only our words are tested.
+SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta"},
+               "en": {"subject": "Sample subject", "text": "Text", "body": "Answer"}}
+
+
+def sample_command_errors() -> tuple[CommandError, ...]:
+    engineers = {"maria": "maria@example.com"}
+    text = "\n".join(SAMPLE_COMMAND_LINES)
+    return parse_engineer_message(text, SAMPLE_PRIORITIES, engineers).errors
+
+
+def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any]:
+    words, sample = labels(language), SAMPLE_TEXT.get(language, SAMPLE_TEXT["en"])
     return {
         "language": language,
-        "support_name": "Support",
+        "support_name": "Helpdesk",
         "support_address": "support@example.com",
         "case_number": "CASE-2026-00001",
-        "original_subject": "Sample subject",
+        "original_subject": sample["subject"],
         "sender_address": "customer@example.com",
         "contact_name": "Ana",
         "account_name": "ACME",
@@ -30,21 +52,21 @@ def sample_context(language: str) -> dict[str, Any]:
         "next_contract_start": None,
         "plan_name": "Standard",
         "priority": "P2",
-        "priority_label": "P2",
-        "ticket_type": "problem",
-        "ticket_type_label": "problem",
-        "first_response_due": "Tuesday 24 November 2026, 09:00 (Bogota time)",
+        "priority_label": label(language, "priorities", "P2"),
+        "ticket_type": ticket_type,
+        "ticket_type_label": label(language, "ticket_types", ticket_type),
+        "first_response_due": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language),
         "resolution_due": None,
-        "missing_details": ["version and build"],
+        "missing_details": list(words["details"].values()),
         "upgrade_hint": "Advanced",
-        "allowed_types": ["problem", "question"],
+        "allowed_types": list(words["ticket_types"].values()),
         "requests_per_month": 3,
         "requests_used": 3,
-        "quota_resets_on": "Tuesday 1 December 2026",
+        "quota_resets_on": long_local_date(date(2026, 12, 1), language),
         "maintenance_lead_days": 8,
-        "earliest_maintenance_date": "Tuesday 1 December 2026",
-        "requested_date": "Friday 27 November 2026",
-        "command_errors": ["#frobnicate: unknown command"],
+        "earliest_maintenance_date": long_local_date(date(2026, 12, 1), language),
+        "requested_date": long_local_date(date(2026, 11, 27), language),
+        "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
     }
 
 
@@ -52,16 +74,24 @@ NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_rela
                 "escalation_notice")
 
 
-def notice_context(language: str) -> dict[str, Any]:
+def notice_context(language: str, status: str = "open", close_reason: str = "solved", clock: str = "response",
+                   ticket_type: str = "problem") -> dict[str, Any]:
+    sample = SAMPLE_TEXT.get(language, SAMPLE_TEXT["en"])
     return {
-        **sample_context(language), "subject": "Sample subject", "contact": "ana@example.com", "status": "open",
-        "assigned_to": None, "close_reason": "solved", "customer_text": "Text", "customer": "ana@example.com",
-        "attachments_left_out": [], "attachments_left_out_more": 0, "what": "reply", "body": "Answer", "engineer_name": "María", "duplicate_of": None,
+        **sample_context(language, ticket_type), "subject": sample["subject"], "contact": "ana@example.com",
+        "status": status, "assigned_to": None, "close_reason": close_reason,
+        **case_labels(language, status, close_reason, "P2", ticket_type),
+        "closed_because": closed_because(close_reason, "CASE-2026-00002", language),
+        "customer_text": sample["text"], "customer": "ana@example.com",
+        "attachments_left_out": [], "attachments_left_out_more": 0, "what": "reply", "body": sample["body"],
+        "engineer_name": "María", "duplicate_of": "CASE-2026-00002" if close_reason == "duplicate" else None,
         "survey": True,
         "close_after_days": 5,
         "for_manager": False,
-        "clock": "response", "threshold": "100%", "level": "N2", "level_title": "Support lead", "breached": True,
-        "breach_at": "Tuesday 24 November 2026, 09:00 (Bogota time)", "late_by": "1 h 00 min", "customer_request": False,
+        "clock": clock, "clock_label": label(language, "clocks", clock), "threshold": "100%", "level": "N2",
+        "level_title": "", "breached": True,
+        "breach_at": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language), "late_by": "1 h 00 min",
+        "customer_request": False,
         "history": ["2026-11-24 08:00 maria: #priority P1"],
     }
 

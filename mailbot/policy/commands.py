@@ -23,9 +23,22 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandError:
+    """A command line that was not understood: a message key of the catalogue and its values, never English text,
+    so the reply can say it in the engineer's language (mailbot.outbound.labels.command_error_text)."""
+
+    line: str  # the command line as the engineer wrote it, quoted back verbatim
+    key: str  # e.g. "needs_priority"; the catalogues have one message per key
+    params: tuple[tuple[str, str], ...] = ()  # values for the message's {placeholders}: syntax, codes, names
+
+
+Problem = tuple[str, dict[str, str]]  # a message key and its parameters, before the line is known
+
+
+@dataclass(frozen=True, slots=True)
 class EngineerMessage:
     commands: tuple[Command, ...]
-    errors: tuple[str, ...]
+    errors: tuple[CommandError, ...]
     body: str  # what remains for the customer, commands removed
 
     @property
@@ -43,7 +56,7 @@ def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: di
     """
     lines = text.replace("\r\n", "\n").split("\n")
     commands: list[Command] = []
-    errors: list[str] = []
+    errors: list[CommandError] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -55,7 +68,8 @@ def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: di
             break
         command, error = parse_command(match.group(1).lower(), match.group(2), priorities, engineers)
         if error:
-            errors.append(f"{line.strip()}: {error}")
+            key, params = error
+            errors.append(CommandError(line.strip(), key, tuple(params.items())))
         elif command:
             commands.append(command)
         index += 1
@@ -65,27 +79,27 @@ def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: di
 
 def parse_command(  # noqa: PLR0911 - one branch per command reads best
     name: str, argument: str, priorities: tuple[str, ...], engineers: dict[str, str]
-) -> tuple[Command | None, str | None]:
+) -> tuple[Command | None, Problem | None]:
     argument = argument.strip()
     if name not in KNOWN:
-        return None, f"unknown command (known: {', '.join('#' + known for known in KNOWN)})"
+        return None, ("unknown_command", {"known": ", ".join("#" + known for known in KNOWN)})
     if name == "priority":
         level = argument.upper()
         all_levels = {level for scheme in PRIORITY_SCHEMES.values() for level in scheme}
         if level not in all_levels:
-            return None, f"needs a priority: {', '.join(priorities)}"
+            return None, ("needs_priority", {"choices": ", ".join(priorities)})
         if level not in priorities:
-            return None, f"{level} is not in this plan's scheme ({', '.join(priorities)})"
+            return None, ("priority_not_in_plan", {"level": level, "choices": ", ".join(priorities)})
         return Command("priority", level), None
     if name == "type":
         ticket_type = argument.lower()
         if ticket_type not in TICKET_TYPES:
-            return None, f"needs a type: {', '.join(TICKET_TYPES)}"
+            return None, ("needs_type", {"choices": syntax("type", TICKET_TYPES)})
         return Command("type", ticket_type), None
     if name == "assign":
         address = engineers.get(argument.lower())
         if address is None:
-            return None, f"no engineer {argument!r} (use a configured engineer's name or address)"
+            return None, ("no_such_engineer", {"name": repr(argument)})
         return Command("assign", address), None
     if name == "close":
         return parse_close(argument)
@@ -93,25 +107,30 @@ def parse_command(  # noqa: PLR0911 - one branch per command reads best
         try:
             hours = parse_duration(argument.replace(",", ".")) / timedelta(hours=1)
         except ValueError:
-            return None, "needs hours such as 1.5h or 90m"
+            return None, ("needs_hours", {})
         if hours <= 0:
-            return None, "needs a positive time"
+            return None, ("needs_positive_time", {})
         return Command("time", argument, hours=hours), None
     if argument:
-        return None, "takes no argument"
+        return None, ("takes_no_argument", {})
     return Command(name), None
 
 
-def parse_close(argument: str) -> tuple[Command | None, str | None]:
+def parse_close(argument: str) -> tuple[Command | None, Problem | None]:
     parts = argument.split()
     reason = parts[0].lower() if parts else "solved"
     if reason not in CLOSE_REASONS:
-        return None, f"reason must be one of {', '.join(CLOSE_REASONS)}"
+        return None, ("needs_close_reason", {"choices": syntax("close", CLOSE_REASONS)})
     if reason == "duplicate":
         match = CASE_NUMBER.match(parts[1]) if len(parts) > 1 else None
         if match is None:
-            return None, "#close duplicate needs the other case's number"
+            return None, ("needs_duplicate_number", {})
         return Command("close", reason, detail=match.group(1).upper()), None
     if len(parts) > 1:
-        return None, "unexpected text after the reason"
+        return None, ("text_after_reason", {})
     return Command("close", reason), None
+
+
+def syntax(name: str, arguments: tuple[str, ...]) -> str:
+    """Arguments as the engineer must type them (#type problem|question|...): syntax, so never translated."""
+    return f"#{name} {'|'.join(arguments)}"

@@ -13,7 +13,7 @@ from mailbot.config import ALWAYS_OPEN
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import Case, CaseEscalation, CaseEvent, CaseMessage
 from mailbot.logs import fields
-from mailbot.outbound.labels import labels, long_local_time
+from mailbot.outbound.labels import label, long_local_time
 from mailbot.outbound.notices import Addressee
 from mailbot.policy.calendar import BusinessCalendar, elapsed
 from mailbot.policy.escalation import ClockState, Threshold, thresholds, what_is_owed
@@ -22,6 +22,8 @@ from mailbot.cases.work import CLOSED, WAITING, CaseWork
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
+BOT_PROSE_EVENTS = ("clock_paused", "clock_resumed", "reminder")  # details written in English by the bot itself
+DETAIL_VALUES = {"closed": "close_reasons", "escalated": "clocks"}  # kinds whose detail starts with a stored value
 
 
 def clock_state(app: App, case: Case) -> tuple[ClockState, BusinessCalendar]:
@@ -117,23 +119,42 @@ def notify(app: App, session: Session, work: CaseWork, case: Case, item: Thresho
            now: datetime, customer_request: bool) -> None:
     first = session.scalars(select(CaseMessage).where(CaseMessage.case_id == case.id, CaseMessage.author == "customer")
                             .order_by(CaseMessage.id).limit(1)).first()
-    history = [f"{event.at:%Y-%m-%d %H:%M} {event.actor}: {event.kind} {event.detail}".rstrip()
-               for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
     late = elapsed(item.breach, now, calendar)
     level = app.settings.escalation.levels.get(item.notify)
     for address, name, language in recipients(app, work, item.notify):
         language = language or app.settings.support.default_language
         context = {
-            **work.case_context(language), "clock": item.clock, "threshold": item.at, "level": item.notify,
+            **work.case_context(language), "clock": item.clock, "clock_label": label(language, "clocks", item.clock),
+            "threshold": item.at, "level": item.notify,
             "level_title": level.title if level else "", "breached": now >= item.breach,
             "breach_at": long_local_time(item.breach, calendar.zone, language),
             "late_by": format_business_time(late), "customer_request": customer_request,
-            "customer_text": first.body_text if first else "", "history": history,
-            "priority_label": labels(language)["priorities"].get(case.priority or "", case.priority or ""),
+            "customer_text": first.body_text if first else "", "history": history_lines(events, language),
         }
         mail = work._notices.build("escalation_notice", language, context, Addressee(address, name), now,  # noqa: SLF001
                                    case_number=case.number)
         work.send(mail, internal=True)
+
+
+def history_lines(events: list[CaseEvent], language: str) -> list[str]:
+    """What was done, one line per event, with the catalogue's words for the kinds of event the bot records.
+
+    The bot's own details for these kinds are English prose (stored as written), so the label alone stands for them;
+    commands (#priority P1) and people's details are shown as recorded.
+    """
+    return [f"{event.at:%Y-%m-%d %H:%M} {event.actor}: {event_text(event, language)}".rstrip() for event in events]
+
+
+def event_text(event: CaseEvent, language: str) -> str:
+    what = label(language, "events", event.kind)
+    if event.kind in BOT_PROSE_EVENTS or not event.detail:
+        return what
+    first, _, rest = event.detail.partition(" ")
+    group = DETAIL_VALUES.get(event.kind)
+    if group is not None:  # "closed solved", "escalated response 100% -> N2": the first word is a stored value
+        first = label(language, group, first)
+    return " ".join(filter(None, (what, first, rest)))
 
 
 def format_business_time(span) -> str:  # type: ignore[no-untyped-def]

@@ -109,15 +109,27 @@ def test_whole_life_of_a_case(bot: App, dovecot, mailbox_user: str, smtp_sink) -
     assert events == ["#priority", "first_response", "#close", "closed", "survey", "thanks"]
 
 
-def test_invalid_command_is_reported_to_the_engineer_and_not_relayed(bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("engineer", "expected", "foreign"),
+    [
+        ("tom@vendor.test", ("#priority P9: needs a priority: P1, P2, P3, P4", "#frob: unknown command", "NOT relayed"),
+         ("falta", "desconocido")),
+        # A Spanish-speaking engineer is told in Spanish; the #keywords stay as written, being syntax.
+        ("maria@vendor.test", ("#priority P9: falta una prioridad: P1, P2, P3, P4", "#frob: comando desconocido",
+                               "NO se ha reenviado"), ("needs", "unknown")),
+    ],
+)
+def test_invalid_command_is_reported_to_the_engineer_and_not_relayed(  # type: ignore[no-untyped-def]
+    bot: App, dovecot, mailbox_user: str, smtp_sink, engineer: str, expected: tuple[str, ...], foreign: tuple[str, ...]
+) -> None:
     opened = by_recipient(step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(subject="Duda"), 3))
-    notice = opened["tom@vendor.test"]
+    notice = opened[engineer]
     replies = step(bot, dovecot, mailbox_user, smtp_sink, customer_mail(
-        sender="tom@vendor.test", sender_name="Tom", subject=f"Re: {notice['Subject']}",
+        sender=engineer, sender_name="Tom", subject=f"Re: {notice['Subject']}",
         in_reply_to=notice["Message-ID"].strip("<>"), body="#priority P9\n#frob\n\nHi Ana"), 1)
-    assert replies[0].rcpt_tos == ("tom@vendor.test",)
+    assert replies[0].rcpt_tos == (engineer,)
     text = replies[0].message.get_body(("plain",)).get_content()
-    assert "#priority P9" in text and "#frob" in text and "NOT relayed" in text
+    assert all(phrase in text for phrase in expected) and not any(word in text for word in foreign)
     assert case(bot).first_response_at is None
 
 

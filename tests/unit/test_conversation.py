@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailbot.outbound.labels import command_error_text
 from mailbot.policy.commands import Command, parse_engineer_message
 from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_rating
 
@@ -54,7 +55,8 @@ def test_each_command(line: str, command: Command) -> None:
 )
 def test_invalid_commands_are_reported(line: str, error: str) -> None:
     parsed = parse_engineer_message(line + "\nbody", SEVERITY, ENGINEERS)
-    assert parsed.commands == () and len(parsed.errors) == 1 and error in parsed.errors[0]
+    assert parsed.commands == () and len(parsed.errors) == 1
+    assert parsed.errors[0].line == line and error in command_error_text(parsed.errors[0], "en")
 
 
 def test_quoted_history_and_signature_are_trimmed() -> None:
