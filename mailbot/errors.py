@@ -58,3 +58,14 @@ def _literal_text(match: re.Match[str]) -> str:
         return bytes(ast.literal_eval(match.group(0))).decode("utf-8", "replace")
     except (ValueError, SyntaxError):
         return match.group(0)
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """The error and what it was raised from or while handling, outermost first (libraries wrap socket and TLS
+    errors in their own); a cycle in the chain ends it."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain

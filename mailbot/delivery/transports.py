@@ -16,7 +16,7 @@ import aiosmtplib
 
 from mailbot.auth.credentials import Credentials
 from mailbot.config import MaildirDelivery, SmtpDelivery
-from mailbot.errors import LoginRefused, ServerRefused, decoded
+from mailbot.errors import LoginRefused, ServerRefused, causes, decoded
 from mailbot.keepalive import enable_keepalive
 
 TEMPORARY_AUTH_CODES = (432, 454)  # RFC 4954: a transition is needed / temporary authentication failure
@@ -192,12 +192,7 @@ def _keep_alive(client: aiosmtplib.SMTP) -> None:
 
 def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
     """aiosmtplib wraps the TLS handshake's failure; find the certificate verdict in the chain of causes."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return next((cause for cause in causes(error) if isinstance(cause, ssl.SSLCertVerificationError)), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from mailbot.db.queries import (
     thread_match,
 )
 from mailbot.domain.decisions import Situation
+from mailbot.errors import causes
 from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
@@ -158,11 +159,9 @@ class Ingestor:
         chain of causes, or a database that does not answer a fresh round trip, is an outage: the runner backs
         off and retries the same message. Anything else is quarantined with the message, and the mailbox goes on.
         """
-        cause: BaseException | None = error
-        while cause is not None:
+        for cause in causes(error):
             if isinstance(cause, DBAPIError) and cause.connection_invalidated:
                 raise cause from error
-            cause = cause.__cause__ or cause.__context__
         try:
             with self._app.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
@@ -177,8 +176,8 @@ class Ingestor:
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED  # another worker got here first
             self._take_out_of_quarantine(session, mail, now)
-            message = self._own_key(session, source_key, mail, message)
-            if self._seen_before(session, source_key, mail, message.message_key):
+            message, recorded = self._own_key(session, source_key, mail, message)
+            if recorded or self._is_known_file(session, source_key, mail):
                 advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
                 self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
@@ -214,23 +213,32 @@ class Ingestor:
 
         after_commit(session, count)
 
-    def _own_key(self, session: Session, source_key: str, mail: FetchedMail, message: InboundMessage) -> InboundMessage:
-        """A Message-ID seen before with other content is another message: it gets a key of its own.
+    def _own_key(self, session: Session, source_key: str, mail: FetchedMail,
+                 message: InboundMessage) -> tuple[InboundMessage, bool]:
+        """The message under the key it is recorded by, and whether that key is recorded already (a duplicate).
 
-        Only the same content under the same Message-ID is a duplicate; anything else (a sender's buggy client, or
-        someone reusing an ID to have a message dropped unseen) is recorded and handled, and the log says so.
+        Only the same content under the same Message-ID is a duplicate. A Message-ID seen before with other
+        content (a sender's buggy client, or someone reusing an ID to have a message dropped unseen) gets a key
+        of its own, is recorded and handled, and the log says so. One lookup in the common case.
         """
         known, digest = known_digest(session, message.message_key)
-        if not known or digest is None or digest == message.content_digest or message.message_key.startswith("sha256:"):
-            return message
+        if not known:
+            return message, False
+        if digest is None or digest == message.content_digest or message.message_key.startswith("sha256:"):
+            return message, True
         own = replace(message, message_key=f"{message.message_key}#{message.content_digest[:16]}")
-        log.warning("reused Message-ID with different content: handled as its own message",
-                    extra=self._message_fields(source_key, mail, own, message_key=own.message_key))
-        return own
+        recorded = is_known_message(session, own.message_key)
+        if not recorded:
+            log.warning("reused Message-ID with different content: handled as its own message",
+                        extra=self._message_fields(source_key, mail, own, message_key=own.message_key))
+        return own, recorded
 
     def _seen_before(self, session: Session, source_key: str, mail: FetchedMail, message_key: str) -> bool:
-        if is_known_message(session, message_key):
-            return True
+        return is_known_message(session, message_key) or self._is_known_file(session, source_key, mail)
+
+    @staticmethod
+    def _is_known_file(session: Session, source_key: str, mail: FetchedMail) -> bool:
+        """Sources without UIDs (Maildir) know a handled message by its file name as well."""
         return mail.uid == 0 and is_known_source_ref(session, source_key, mail.source_ref)
 
     def _situation(self, session: Session, message: InboundMessage, now: datetime) -> Situation:
@@ -338,9 +346,4 @@ class Ingestor:
 
 
 def _is_database_error(error: BaseException) -> bool:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, DBAPIError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return any(isinstance(cause, DBAPIError) for cause in causes(error))

@@ -104,7 +104,6 @@ class Service:
         service = app.settings.service
         self._refusals = Refusals(service.refused_tries, service.refused_retry_seconds)
         self._delivery_failures = 0  # delivery rounds in a row that found the SMTP server down
-        self.last_mailbox_read: float | None = None  # time.time() of the last round that read the mailbox
         self._mailbox_watch = MailboxWatch(longest_quiet_seconds(app.settings.source),
                                            app.settings.health.ready_margin_seconds, time.time())
 
@@ -187,9 +186,9 @@ class Service:
         report = self._ingestor.ingest(source, self._stop, sweep=sweep)
         if sweep and not self._stop.is_set():
             report.outcomes.update(self._ingestor.ingest(source, self._stop).outcomes)
-        self.last_mailbox_read = time.time()
-        self._mailbox_watch.read(self.last_mailbox_read)
-        self._app.metrics.mailbox_read(self.last_mailbox_read)
+        read_at = time.time()
+        self._mailbox_watch.read(read_at)
+        self._app.metrics.mailbox_read(read_at)
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
         if report.new_work:

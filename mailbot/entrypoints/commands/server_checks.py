@@ -18,7 +18,7 @@ from mailbot.db.engine import build_engine
 from mailbot.db.migrate import current_revision, head_revision, known_revisions
 from mailbot.delivery.outbox import build_transport
 from mailbot.delivery.transports import SmtpTransport, SubmissionProbe
-from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
+from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, causes, decoded
 from mailbot.sources.factory import build_source
 from mailbot.sources.imap import ImapMailSource, MailboxProbe
 
@@ -42,6 +42,10 @@ class ServerCheck:
         if self.ok or self.skipped:
             return f"{self.server}: {self.findings}"
         return f"{self.server}: FAILED: {self.findings}"
+
+
+def skipped(server: str, problem: str) -> ServerCheck:
+    return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
 
 
 def failed(server: str, reason: str, hint: str) -> ServerCheck:
@@ -69,7 +73,7 @@ def check_imap(settings: Settings) -> ServerCheck:
     server = server_label("IMAP", source)
     problem = unusable_login("source", source)
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
+        return skipped(server, problem)
     mailbox = build_source(settings, sessionmaker())  # the factory wires the login exactly as `run` does
     assert isinstance(mailbox, ImapMailSource)
     try:
@@ -90,7 +94,7 @@ def check_smtp(settings: Settings) -> ServerCheck:
     server = server_label("SMTP", delivery)
     problem = unusable_login("delivery", delivery)
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
+        return skipped(server, problem)
     transport = build_transport(settings)  # the same transport, and so the same login, as delivery rounds
     assert isinstance(transport, SmtpTransport)
     try:
@@ -165,16 +169,6 @@ def secret_place(section: str, settings: ServerSettings) -> str:
     return f"{section}.password_file or {section}.password_env"
 
 
-def causes(error: BaseException) -> list[BaseException]:
-    """The error and what caused it, outermost first (libraries wrap socket and TLS errors in their own)."""
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
 def first(chain: list[BaseException], kind: type[Failure]) -> Failure | None:
     return next((error for error in chain if isinstance(error, kind)), None)
 
@@ -184,7 +178,7 @@ def check_database(database: DatabaseSettings) -> ServerCheck:
     server = f"database {make_url(url).render_as_string(hide_password=True)}"
     problem = database_url_problem(url) or sqlite_folder_problem(url) or database.secret_problem("database")
     if problem:
-        return ServerCheck(server, f"SKIPPED: {problem} (fix the configuration first)", ok=False, skipped=True)
+        return skipped(server, problem)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
         # Connecting would create an empty file; say what is missing instead.
