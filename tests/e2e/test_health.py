@@ -74,6 +74,8 @@ def test_ready_after_the_first_round_and_metrics_after_mail(tmp_path: Path, sqli
     started = time.time()
     with running(config, log):
         wait_until(lambda: is_answering(port, "/healthz", 200), 20, what="/healthz")
+        # /healthz answers before the start-up finishes: wait for its log line before comparing the order.
+        wait_until(lambda: "service started" in log.read_text(), 20, what="the service start")
         assert log.read_text().index("health endpoint listening") < log.read_text().index("service started")
         wait_until(lambda: is_answering(port, "/readyz", 200), 20, what="/readyz to say ready")
         assert get(port, "/readyz") == (200, "ready\n")
