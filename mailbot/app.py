@@ -16,7 +16,7 @@ from mailbot.outbound.replies import ReplyComposer
 from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.case_numbers import CaseNumbering
 from mailbot.policy.catalog import Catalog
-from mailbot.policy.providers import effective_provider, trusted_authserv_ids
+from mailbot.policy.providers import boundary_hosts, effective_provider, trusted_authserv_ids
 from mailbot.runtime.metrics import Metrics
 
 
@@ -71,6 +71,7 @@ def policy_settings(settings: Settings) -> PolicySettings:
         support_address=settings.support.address,
         own_message_id_domain=settings.support.id_domain,
         trusted_authserv_ids=sender_verification_ids(settings),
+        boundary_hosts=sender_boundary_hosts(settings),
         auto_replies_per_sender_per_hour=settings.limits.auto_replies_per_sender_per_hour,
         default_timezone=settings.support.default_timezone,
         support_aliases=settings.support.aliases,
@@ -79,11 +80,19 @@ def policy_settings(settings: Settings) -> PolicySettings:
     )
 
 
+def mailbox_provider(settings: Settings) -> str:
+    host = settings.source.host if isinstance(settings.source, ImapSource) else None
+    return effective_provider(settings.security.provider, host)
+
+
 def sender_verification_ids(settings: Settings) -> tuple[str, ...]:
     """Authserv-ids whose results are believed: the mailbox provider's (named or derived from source.host) and the operator's."""
-    host = settings.source.host if isinstance(settings.source, ImapSource) else None
-    provider = effective_provider(settings.security.provider, host)
-    return trusted_authserv_ids(provider, settings.security.trusted_authserv_ids)
+    return trusted_authserv_ids(mailbox_provider(settings), settings.security.trusted_authserv_ids)
+
+
+def sender_boundary_hosts(settings: Settings) -> tuple[str, ...]:
+    security = settings.security
+    return boundary_hosts(mailbox_provider(settings), security.boundary_hosts, security.trusted_authserv_ids)
 
 
 def engineer_names(settings: Settings) -> tuple[tuple[str, str], ...]:

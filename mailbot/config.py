@@ -122,6 +122,9 @@ class SecuritySettings(Section):
     # (outlook.office365.com, imap.gmail.com); "none": only trusted_authserv_ids.
     provider: Literal["auto", "microsoft365", "google", "none"] = "auto"
     trusted_authserv_ids: tuple[str, ...] = ()  # RFC 8601 authserv-ids of our own receiving servers; `*` wildcards
+    # The host names those servers give in Received lines ("by mx1.example.com"), `*` wildcards; default: the ids.
+    # Results count only when added above the hop on which one of these took the message from outside.
+    boundary_hosts: tuple[str, ...] = ()
 
 
 class ServiceSettings(Section):

@@ -60,6 +60,7 @@ class PolicySettings:
     own_message_id_domain: str
     trusted_authserv_ids: tuple[str, ...]
     auto_replies_per_sender_per_hour: int
+    boundary_hosts: tuple[str, ...] = ()  # our receiving servers' names in Received lines (see policy.authentication)
     default_timezone: str = "UTC"
     support_aliases: tuple[str, ...] = ()  # other addresses that deliver into the support mailbox
     reopen_window_days: int = 10

@@ -17,6 +17,11 @@ COMMENT = re.compile(r"\([^()]*\)")
 RESINFO = re.compile(r"^\s*([a-z0-9-]+)\s*=\s*([a-z]+)(.*)$", re.IGNORECASE | re.DOTALL)
 PROPERTY = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)?)\s*=\s*([^\s;]+)", re.IGNORECASE)
 ARC_INSTANCE = re.compile(r"^\s*i\s*=\s*(\d+)\s*;(.*)$", re.IGNORECASE | re.DOTALL)
+RECEIVED_FROM = re.compile(r"^\s*from\s+([^\s;]+)", re.IGNORECASE)
+RECEIVED_BY = re.compile(r"\bby\s+([^\s;]+)", re.IGNORECASE)
+# Boundaries that write their results just *below* their own Received line, one header per message (Gmail's shape);
+# everyone else prepends them above it (Postfix milters, Exchange Online), as RFC 8601 §5 expects.
+RESULTS_BELOW_OWN_RECEIVED = frozenset({"mx.google.com"})
 
 
 class Verdict(Enum):
@@ -39,12 +44,13 @@ class MethodResult:
 
 # Verdicts the boundary computed itself win, in this order: Microsoft's composite verdict (it already weighs
 # ARC from forwarders it trusts), then DMARC (it knows the domain's alignment policy). Only without them do we
-# look at DKIM and SPF alignment ourselves (see verdict_of).
+# look at DKIM and SPF alignment ourselves (see verdict_of). Within a method, fail before pass: two copies that
+# disagree mean one was forged, and a forger gains nothing by writing "pass".
 DECISIVE_RESULTS: tuple[tuple[str, str, Verdict], ...] = (
-    ("compauth", "pass", Verdict.PASS),
     ("compauth", "fail", Verdict.FAIL),
-    ("dmarc", "pass", Verdict.PASS),
+    ("compauth", "pass", Verdict.PASS),
     ("dmarc", "fail", Verdict.FAIL),
+    ("dmarc", "pass", Verdict.PASS),
 )
 
 
@@ -72,6 +78,58 @@ def parse_results(header_value: str) -> tuple[MethodResult, ...]:
         properties = tuple((key.lower(), value.strip('"').lower()) for key, value in PROPERTY.findall(match[3]))
         found.append(MethodResult(match[1].lower(), match[2].lower(), properties))
     return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """Whose word counts: the authserv-ids of our receiving servers, and their host names as Received lines show them."""
+
+    authserv_ids: tuple[str, ...]
+    hosts: tuple[str, ...] = ()  # patterns; none known: every trusted block counts wherever it is (less strict)
+
+
+def received_hosts(value: str) -> tuple[str, str]:
+    """The `from` and `by` hosts of a Received line (RFC 5321 §4.4), lower-cased; "" where a clause is absent."""
+    text = value
+    while COMMENT.search(text):  # comments nest: "(mail.example.org. [192.0.2.1] (may be forged))"
+        text = COMMENT.sub(" ", text)
+    sender, receiver = RECEIVED_FROM.match(text), RECEIVED_BY.search(text)
+    return ((sender[1].lower().rstrip(".") if sender else ""),
+            (receiver[1].lower().rstrip(".") if receiver else ""))
+
+
+def entry_hop(headers: tuple[tuple[str, str], ...], boundary_hosts: tuple[str, ...]) -> int | None:
+    """The index of the topmost Received line by which one of our boundary hosts took the message from outside.
+
+    Headers are only ever prepended, so whatever our boundary wrote after that hop sits above it, and everything
+    below it came with the message. The topmost one is ours: a forger's copy can only be lower.
+    """
+    if not boundary_hosts:
+        return None
+    for index, (name, value) in enumerate(headers):
+        if name != "received":
+            continue
+        sender, receiver = received_hosts(value)
+        if sender and is_trusted(receiver, boundary_hosts) and not is_trusted(sender, boundary_hosts):
+            return index
+    return None
+
+
+def boundary_results(headers: tuple[tuple[str, str], ...], boundary: Boundary) -> tuple[str, ...]:
+    """The Authentication-Results our boundary added: above its entry hop, or the one just below it (Gmail)."""
+    entry = entry_hop(headers, boundary.hosts)
+    if entry is None:
+        return trusted_block(headers, boundary.authserv_ids)
+    above = trusted_block(headers[:entry], boundary.authserv_ids)
+    if above:
+        return above
+    for name, value in headers[entry + 1:]:
+        if name == "received":
+            break
+        if name == "authentication-results" and is_trusted(authserv_id(value), boundary.authserv_ids):
+            # Only the first: a second copy of the same id below it is the message's own, written by a forger.
+            return (value,) if authserv_id(value) in RESULTS_BELOW_OWN_RECEIVED else ()
+    return ()
 
 
 def trusted_block(headers: tuple[tuple[str, str], ...], trusted_ids: tuple[str, ...]) -> tuple[str, ...]:
@@ -144,16 +202,19 @@ def verdict_of(results: tuple[MethodResult, ...], author_domain: str) -> Verdict
     return Verdict.NONE
 
 
-def authentication_verdict(message: InboundMessage, trusted_ids: tuple[str, ...]) -> Verdict:
-    """Our boundary's verdict on the author: its topmost A-R block, or its ARC set when it left no A-R."""
-    evidence = trusted_block(message.headers, trusted_ids) or arc_evidence(message.headers, trusted_ids)
+def authentication_verdict(message: InboundMessage, boundary: Boundary) -> Verdict:
+    """Our boundary's verdict on the author: the A-R it added, or its ARC set when it left no A-R.
+
+    Authentication-Results-Original (Exchange's copy of an earlier hop's results) is never read: it is not ours.
+    """
+    evidence = boundary_results(message.headers, boundary) or arc_evidence(message.headers, boundary.authserv_ids)
     results = tuple(found for value in evidence for found in parse_results(value))
     return verdict_of(results, message.sender.domain if message.sender else "")
 
 
-def is_sender_forged(message: InboundMessage, trusted_ids: tuple[str, ...]) -> bool:
+def is_sender_forged(message: InboundMessage, boundary: Boundary) -> bool:
     """True when our boundary says the author's domain failed authentication.
 
     Only results stamped by our own servers count: anyone can write an Authentication-Results header.
     """
-    return authentication_verdict(message, trusted_ids) is Verdict.FAIL
+    return authentication_verdict(message, boundary) is Verdict.FAIL

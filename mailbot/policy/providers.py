@@ -12,6 +12,13 @@ PROVIDER_AUTHSERV_IDS: dict[str, tuple[str, ...]] = {
     "google": ("mx.google.com",),
     "none": (),
 }
+# Their hosts as Received lines name them ("by AM4PEPF00012345.mail.protection.outlook.com", "by mx.google.com"):
+# results count only from above the hop on which these took the message from outside.
+PROVIDER_BOUNDARY_HOSTS: dict[str, tuple[str, ...]] = {
+    "microsoft365": ("*.outlook.com",),
+    "google": ("mx.google.com",),
+    "none": (),
+}
 # The IMAP hosts that tell whose mailbox it is when security.provider is "auto".
 PROVIDER_IMAP_HOSTS: dict[str, str] = {
     "outlook.office365.com": "microsoft365",
@@ -29,3 +36,10 @@ def effective_provider(setting: str, imap_host: str | None) -> str:
 def trusted_authserv_ids(provider: str, configured: tuple[str, ...]) -> tuple[str, ...]:
     """The provider's ids followed by the operator's own (a gateway in front of the provider, a self-hosted MX)."""
     return tuple(dict.fromkeys((*PROVIDER_AUTHSERV_IDS.get(provider, ()), *(value.lower() for value in configured))))
+
+
+def boundary_hosts(provider: str, configured: tuple[str, ...], authserv_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The provider's hosts and the operator's; with none configured, the operator's authserv-ids, which RFC 8601
+    §2.5 recommends be the host names of the servers that write them."""
+    own = configured or tuple(value for value in authserv_ids if value != MISSING_AUTHSERV_ID)
+    return tuple(dict.fromkeys((*PROVIDER_BOUNDARY_HOSTS.get(provider, ()), *(value.lower() for value in own))))

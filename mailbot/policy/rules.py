@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
-from mailbot.policy.authentication import is_sender_forged
+from mailbot.policy.authentication import Boundary, is_sender_forged
 from mailbot.policy.commands import parse_engineer_message
 from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_rating
 
@@ -71,7 +71,7 @@ def not_for_support(situation: Situation, settings: PolicySettings) -> Decision 
 
 def forged_sender(situation: Situation, settings: PolicySettings) -> Decision | None:
     # No reply: it would go to the forged address, i.e. to someone who never wrote (backscatter).
-    if is_sender_forged(situation.message, settings.trusted_authserv_ids):
+    if is_sender_forged(situation.message, Boundary(settings.trusted_authserv_ids, settings.boundary_hosts)):
         return ignore("forged_sender", "Authentication-Results from a trusted server: sender authentication failed")
     return None
 

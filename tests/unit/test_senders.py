@@ -12,9 +12,9 @@ from mailbot.config import load_settings
 from mailbot.domain.decisions import Outcome, PolicySettings, Situation
 from mailbot.entrypoints.commands.check_config import run_check_config
 from mailbot.parsing import parse_message
-from mailbot.policy.authentication import Verdict, authentication_verdict
+from mailbot.policy.authentication import Boundary, Verdict, authentication_verdict, received_hosts
 from mailbot.policy.decide import decide
-from mailbot.policy.providers import PROVIDER_AUTHSERV_IDS, effective_provider
+from mailbot.policy.providers import PROVIDER_AUTHSERV_IDS, boundary_hosts, effective_provider
 from tests.support.mailgen import customer_mail
 from tests.unit.test_policy import NOW, standing
 
@@ -92,9 +92,20 @@ def message(trace: str = "", **mail: object):  # type: ignore[no-untyped-def]
     return parse_message(trace.replace("\n", "\r\n").encode() + raw, max_stored_attachment_bytes=0)
 
 
+def boundary(trusted: tuple[str, ...]) -> Boundary:
+    """As the app builds it: a provider's ids bring its hosts; the operator's ids stand for their hosts."""
+    provider = next((name for name, ids in PROVIDER_AUTHSERV_IDS.items() if ids and ids == trusted), "none")
+    return Boundary(trusted, boundary_hosts(provider, (), () if provider != "none" else trusted))
+
+
+def verdict_on(trace: str, trusted: tuple[str, ...]) -> Verdict:
+    return authentication_verdict(message(trace), boundary(trusted))
+
+
 def settings(trusted: tuple[str, ...]) -> PolicySettings:
     return PolicySettings(support_address="support@example.com", own_message_id_domain="example.com",
-                          trusted_authserv_ids=trusted, auto_replies_per_sender_per_hour=5)
+                          trusted_authserv_ids=trusted, auto_replies_per_sender_per_hour=5,
+                          boundary_hosts=boundary(trusted).hosts)
 
 
 def decided(trace: str, trusted: tuple[str, ...], **mail: object):  # type: ignore[no-untyped-def]
@@ -116,7 +127,7 @@ def decided(trace: str, trusted: tuple[str, ...], **mail: object):  # type: igno
     ],
 )
 def test_verdict_comes_from_the_topmost_trusted_block(trace: str, trusted: tuple[str, ...], verdict: Verdict) -> None:
-    assert authentication_verdict(message(trace), trusted) is verdict
+    assert verdict_on(trace, trusted) is verdict
 
 
 def test_a_forgers_passing_copy_below_a_failing_boundary_does_not_help() -> None:
@@ -133,8 +144,8 @@ def test_forwarded_genuine_mail_opens_a_case() -> None:
 def test_dkim_pass_counts_only_when_aligned_with_the_author() -> None:
     unaligned = "Authentication-Results: mx.example.com; dkim=pass header.d=evil.example.net; spf=fail smtp.mailfrom=evil.example.net\n"
     aligned = "Authentication-Results: mx.example.com; dkim=pass header.d=example.com; spf=fail smtp.mailfrom=x.example.net\n"
-    assert authentication_verdict(message(unaligned), ("mx.example.com",)) is Verdict.FAIL
-    assert authentication_verdict(message(aligned), ("mx.example.com",)) is Verdict.PASS
+    assert verdict_on(unaligned, ("mx.example.com",)) is Verdict.FAIL
+    assert verdict_on(aligned, ("mx.example.com",)) is Verdict.PASS
 
 
 ARC_M365 = """\
@@ -147,19 +158,19 @@ ARC-Authentication-Results: i=1; fwd.example.org; dmarc=fail header.from=acme.ex
 
 @pytest.mark.parametrize(("dmarc", "verdict"), [("pass", Verdict.PASS), ("fail", Verdict.FAIL)])
 def test_arc_of_our_boundary_is_evidence_when_there_is_no_authentication_results(dmarc: str, verdict: Verdict) -> None:
-    assert authentication_verdict(message(ARC_M365.replace("{dmarc}", dmarc)), MICROSOFT) is verdict
+    assert verdict_on(ARC_M365.replace("{dmarc}", dmarc), MICROSOFT) is verdict
 
 
 def test_arc_counts_only_at_the_highest_instance() -> None:
     # A trusted id at i=1 under someone else's i=2 was written before our boundary sealed (RFC 8617 §4.2.1).
     trace = ("ARC-Authentication-Results: i=2; fwd.example.org; dmarc=pass header.from=acme.example.com\n"
              "ARC-Authentication-Results: i=1; mx.microsoft.com 1; dmarc=fail header.from=acme.example.com\n")
-    assert authentication_verdict(message(trace), MICROSOFT) is Verdict.NONE
+    assert verdict_on(trace, MICROSOFT) is Verdict.NONE
 
 
 def test_authentication_results_beat_arc() -> None:
     trace = M365_SPOOF + ARC_M365.replace("{dmarc}", "pass")
-    assert authentication_verdict(message(trace), MICROSOFT) is Verdict.FAIL
+    assert verdict_on(trace, MICROSOFT) is Verdict.FAIL
 
 
 def test_several_from_addresses_without_sender_have_no_author_and_get_no_reply() -> None:
@@ -220,3 +231,67 @@ def test_check_config_warns_when_sender_verification_is_off(tmp_path: Path, caps
     code = run_check_config(argparse.Namespace(config=str(path), connect=False, directory=None))
     assert code == 0  # a warning never changes the exit code
     assert ("warning: sender verification is off" in capsys.readouterr().err) is warned
+
+
+# Gmail writes one A-R just below its own Received; a forger's copy of the same id can sit right under it, with no
+# Received between (a message sent straight to Gmail's MX carries no hop of its own).
+GMAIL_FAIL_WITH_FORGED_PASS_BELOW = """\
+Received: from mail.evil.example.net (mail.evil.example.net. [198.51.100.7])
+        by mx.google.com with ESMTPS id a1si1wrx.1; Mon, 23 Nov 2026 01:00:04 -0800 (PST)
+Received-SPF: fail (google.com: domain of ana@acme.example.com does not designate 198.51.100.7) client-ip=198.51.100.7;
+Authentication-Results: mx.google.com; spf=fail smtp.mailfrom=ana@acme.example.com;
+       dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=acme.example.com
+Authentication-Results: mx.google.com; dkim=pass header.i=@acme.example.com;
+       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=acme.example.com
+"""
+# A self-hosted boundary whose backup MX stamped no A-R, only its ARC set; the message brought a passing A-R of ours.
+BACKUP_MX_ARC_ONLY = """\
+Received: from mx.example.com by store.example.com (Dovecot) with LMTP id 9x; Mon, 23 Nov 2026 09:00:06 +0000
+ARC-Authentication-Results: i=1; mx.example.com; dmarc=fail header.from=acme.example.com
+Received: from mail.evil.example.net (mail.evil.example.net [198.51.100.7]) by mx.example.com (Postfix) with ESMTP;
+ Mon, 23 Nov 2026 09:00:04 +0000
+Authentication-Results: mx.example.com; dmarc=pass header.from=acme.example.com
+"""
+LMTP_ON_TOP = "Received: from mx.example.com by store.example.com (Dovecot) with LMTP id 9x; Mon, 23 Nov 2026 09:00:06 +0000\n"
+
+
+@pytest.mark.parametrize(
+    ("trace", "trusted", "verdict"),
+    [
+        (GMAIL_FAIL_WITH_FORGED_PASS_BELOW, GOOGLE, Verdict.FAIL),  # only Gmail's first header below its hop counts
+        (BACKUP_MX_ARC_ONLY, ("mx.example.com",), Verdict.FAIL),  # the brought A-R is below our entry hop
+        (LMTP_ON_TOP + POSTFIX_MILTERS, ("mx.example.com",), Verdict.PASS),  # internal hops above the results are fine
+        (LMTP_ON_TOP + "Received: from mail.evil.example.net by mx.example.com (Postfix);\n Mon, 23 Nov 2026\n"
+         "Authentication-Results: mx.example.com; dmarc=fail header.from=acme.example.com\n",
+         ("mx.example.com",), Verdict.NONE),  # a non-Gmail boundary writes above its hop: what is below came along
+    ],
+)
+def test_only_results_our_boundary_added_after_the_entry_hop_count(trace: str, trusted: tuple[str, ...],
+                                                                   verdict: Verdict) -> None:
+    assert verdict_on(trace, trusted) is verdict
+
+
+def test_results_that_disagree_in_one_block_fail() -> None:
+    # Without known boundary hosts every trusted block counts; a pass beside a fail of one id is a forger's.
+    trace = ("Authentication-Results: mx.example.com; dmarc=fail header.from=acme.example.com\n"
+             "Authentication-Results: mx.example.com; dmarc=pass header.from=acme.example.com\n")
+    assert authentication_verdict(message(trace), Boundary(("mx.example.com",))) is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("value", "hosts"),
+    [
+        ("from mail.acme.example.com (mail.acme.example.com. [192.0.2.25] (may be forged))\n by mx.google.com with ESMTPS",
+         ("mail.acme.example.com", "mx.google.com")),
+        ("by 2002:a05:7300:1234:b0:12a:abcd with SMTP id x1csp123456dyb; Mon, 23 Nov 2026", ("", "2002:a05:7300:1234:b0:12a:abcd")),
+        ("FROM Relay.Example.NET. BY MX.Example.com; Mon, 23 Nov 2026", ("relay.example.net", "mx.example.com")),
+    ],
+)
+def test_received_hosts_are_read_past_comments(value: str, hosts: tuple[str, str]) -> None:
+    assert received_hosts(value) == hosts
+
+
+def test_a_configured_boundary_host_list_replaces_the_ids_as_host_names() -> None:
+    assert boundary_hosts("none", ("mx?.example.com",), ("auth.example.com",)) == ("mx?.example.com",)
+    assert boundary_hosts("none", (), ("mx.example.com",)) == ("mx.example.com",)
+    assert boundary_hosts("microsoft365", (), ()) == ("*.outlook.com",)
