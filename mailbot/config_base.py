@@ -8,6 +8,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 
 Language = Literal["es", "en"]
+LANGUAGES: tuple[Language, ...] = ("es", "en")
+# Text an operator writes and customers or managers read: one string said in every language, or one per
+# language (`{ es = "...", en = "..." }`), English standing in for a language left out.
+LocalizedText = str | dict[Language, str]
+
+
+def in_language(text: LocalizedText | None, language: str) -> str | None:
+    if text is None or isinstance(text, str):
+        return text
+    return text.get(language) or text.get("en") or next(iter(text.values()), None)  # type: ignore[call-overload]
+
+
+def is_single_language(text: LocalizedText | None) -> bool:
+    """True for text written once for everybody, so a Spanish reader gets whatever language it was written in."""
+    return isinstance(text, str) or (isinstance(text, dict) and not all(text.get(language) for language in LANGUAGES))
 
 
 class ConfigError(Exception):

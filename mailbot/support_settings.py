@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from mailbot.config_base import Language, Section, check_timezone
+from mailbot.config_base import Language, LocalizedText, Section, check_timezone
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -116,7 +116,7 @@ class TargetSettings(Section):
 class PlanSettings(Section):
     """A support plan: entitlements and service levels, all data."""
 
-    display_name: str | None = None
+    display_name: LocalizedText | None = None
     requests_per_month: int | None = Field(default=None, ge=0)  # None: unlimited
     max_contacts: int | None = Field(default=None, ge=1)  # None: no limit
     ticket_types: tuple[Literal["problem", "question", "request", "maintenance", "rma"], ...] = ("problem", "question", "request")
@@ -130,7 +130,7 @@ class PlanSettings(Section):
     account_managers: bool = False  # TAM/CAM receive copies of case notices
     queue_priority: int = 0  # higher is served first
     prepaid_remote_hours: float = Field(default=0, ge=0)
-    upgrade_hint: str | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
+    upgrade_hint: LocalizedText | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
     maintenance_lead_days: int = Field(default=8, ge=0)
 
     @property
@@ -181,7 +181,7 @@ class EscalationPerson(Section):
 
 
 class EscalationLevel(Section):
-    title: str  # e.g. "Support lead" (N2 in seed 001's matrix)
+    title: LocalizedText  # e.g. "Support lead" (N2 in seed 001's matrix)
     people: tuple[EscalationPerson, ...] = ()
 
 

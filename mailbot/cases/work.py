@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
+from mailbot.config_base import in_language
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
 from mailbot.db.queries import is_among
 from mailbot.outbound.labels import case_labels, closed_because, long_local_time
@@ -119,8 +120,10 @@ class CaseWork:
     def case_context(self, language: str) -> dict[str, Any]:
         case = self.case
         zone = self._app.replies.zone_for(None)
+        plan = self._app.catalog.plan(case.account.plan_name)
         return {
-            "subject": case.subject, "account_name": case.account.name, "plan_name": case.account.plan_name,
+            "subject": case.subject, "account_name": case.account.name,
+            "plan_name": (in_language(plan.display_name, language) if plan else None) or case.account.plan_name,
             "contact": case.contact.email if case.contact else "", "status": case.status,
             "priority": case.priority,
             **case_labels(language, case.status, case.close_reason, case.priority, case.ticket_type),

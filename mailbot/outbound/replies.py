@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from mailbot.config import SupportSettings
+from mailbot.config_base import in_language
 from mailbot.domain.decisions import ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
@@ -126,7 +127,8 @@ def plan_context(
     words = labels(language)
     ticket_type = (case.ticket_type if case else None) or (found.ticket_type if found else None)
     context: dict[str, Any] = {
-        "plan_name": (plan.display_name if plan else None) or (situation.sender.plan_name if situation.sender else ""),
+        "plan_name": (in_language(plan.display_name, language) if plan else None)
+        or (situation.sender.plan_name if situation.sender else ""),
         "priority": case.priority if case else (found.priority if found else None),
         "priority_label": words["priorities"].get(case.priority if case and case.priority else "", ""),
         "ticket_type": ticket_type,
@@ -135,7 +137,7 @@ def plan_context(
         "resolution_due": long_local_time(case.resolution_due, zone, language) if case and case.resolution_due else None,
         "missing_details": [words["details"][detail] for detail in missing_details(situation.message, ticket_type or "", products)]
         if case else [],
-        "upgrade_hint": plan.upgrade_hint if plan else None,
+        "upgrade_hint": in_language(plan.upgrade_hint, language) if plan else None,
     }
     # Every key is always there (None when it does not apply): templates never hit an undefined name.
     context["allowed_types"] = [words["ticket_types"][name] for name in plan.ticket_types] if plan else []

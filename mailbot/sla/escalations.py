@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN
+from mailbot.config_base import in_language
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import Case, CaseEscalation, CaseEvent, CaseMessage
 from mailbot.logs import fields
@@ -127,7 +128,7 @@ def notify(app: App, session: Session, work: CaseWork, case: Case, item: Thresho
         context = {
             **work.case_context(language), "clock": item.clock, "clock_label": label(language, "clocks", item.clock),
             "threshold": item.at, "level": item.notify,
-            "level_title": level.title if level else "", "breached": now >= item.breach,
+            "level_title": in_language(level.title, language) if level else "", "breached": now >= item.breach,
             "breach_at": long_local_time(item.breach, calendar.zone, language),
             "late_by": format_business_time(late), "customer_request": customer_request,
             "customer_text": first.body_text if first else "", "history": history_lines(events, language),

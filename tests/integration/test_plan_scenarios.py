@@ -61,7 +61,7 @@ ROWS = [
     Row("LC Standard: 3 requests/month (3rd opens)", "standard", "[problema] tercera", TUESDAY_NOON_SANTIAGO, earlier_requests=2),
     Row("LC Standard: 3 requests/month (4th refused)", "standard", "[problema] cuarta", TUESDAY_NOON_SANTIAGO,
         "refused", "monthly_quota", earlier_requests=3,
-        reply_says=("3 solicitudes por mes", "ya se han abierto 3", "martes 1 de diciembre de 2026", "Last Call Advanced")),
+        reply_says=("3 solicitudes por mes", "ya se han abierto 3", "martes 1 de diciembre de 2026", "Last Call Advanced: solicitudes ilimitadas")),
     Row("LC Standard: ticket types problem, question (question)", "standard", "[consulta] licencias", TUESDAY_NOON_SANTIAGO,
         priority="B2"),
     Row("LC Standard: ticket types problem, question (request refused)", "standard", "[solicitud] alta usuario",

@@ -196,3 +196,25 @@ def test_database_password_comes_from_a_file(tmp_path: Path) -> None:
     (tmp_path / "db-password").write_text("")
     path = write(tmp_path, text)
     assert any("database.password_file" in p and "is empty" in p for p in runtime_problems(load_settings(path), path))
+
+
+def test_text_customers_read_may_be_written_per_language(tmp_path: Path) -> None:
+    from mailbot.config_base import in_language
+
+    text = MINIMAL + '[plans.standard]\nupgrade_hint = { es = "el plan Advanced", en = "the Advanced plan" }\n'
+    hint = load_settings(write(tmp_path, text)).plans["standard"].upgrade_hint
+    assert (in_language(hint, "es"), in_language(hint, "en")) == ("el plan Advanced", "the Advanced plan")
+    assert in_language({"en": "the Advanced plan"}, "es") == "the Advanced plan"  # English stands in
+    assert in_language("Advanced", "es") == "Advanced"
+    found = "\n".join(problems(tmp_path, MINIMAL + '[plans.standard]\nupgrade_hint = { es = "x", fr = "y" }\n'))
+    assert "plans.standard.upgrade_hint" in found and "fr" in found
+
+
+@pytest.mark.parametrize("preset", ["lastcall", "calltech", "xpears"])
+def test_presets_say_their_sentences_in_both_languages(tmp_path: Path, preset: str) -> None:
+    from mailbot.config_base import is_single_language
+
+    settings = load_settings(write(tmp_path, f'presets = ["{preset}"]\n' + MINIMAL))
+    hints = [plan.upgrade_hint for plan in settings.plans.values() if plan.upgrade_hint]
+    titles = [level.title for level in settings.escalation.levels.values()]
+    assert not [text for text in hints + titles if is_single_language(text)]
