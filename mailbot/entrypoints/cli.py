@@ -36,7 +36,8 @@ from mailbot.runtime.runner import Service, deliver_once, run_once
 from mailbot.errors import ServerRefused
 from mailbot.sla.monthly_mail import send_monthly_report
 from mailbot.sla.report import sla_report
-from mailbot.sources.base import SourceUnavailable
+from mailbot.sources.base import FetchedMail, SourceUnavailable
+from mailbot.sources.factory import build_source
 
 log = logging.getLogger("mailbot")
 
@@ -295,9 +296,17 @@ def cmd_outbox_retry(arguments: argparse.Namespace) -> int:
 
 def cmd_quarantine_release(arguments: argparse.Namespace) -> int:
     app = app_from(arguments)
+
+    def fetch_again(source_ref: str) -> FetchedMail | None:
+        source = build_source(app.settings, app.sessions, app.source_credentials)
+        try:
+            return source.fetch_again(source_ref)
+        finally:
+            source.close()
+
     try:
-        outcome = Ingestor(app).release(arguments.id)
-    except LookupError as error:
+        outcome = Ingestor(app).release(arguments.id, fetch_again)
+    except (LookupError, SourceUnavailable) as error:
         raise CommandError(str(error)) from None
     finally:
         app.dispose()

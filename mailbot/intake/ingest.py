@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import month_window
 from mailbot.app import App
 from mailbot.intake.apply import apply_decision
-from mailbot.sources.base import FetchedMail, MailSource
+from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
 
 log = logging.getLogger(__name__)
 # Not the message's fault: the database, the pool or the operator's templates. The runner backs off and
@@ -307,19 +307,26 @@ class Ingestor:
         log.error("message quarantined", extra=fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error))
         return "quarantined"
 
-    def release(self, quarantine_id: int) -> str:
+    def release(self, quarantine_id: int, fetch_again: Callable[[str], FetchedMail | None] | None = None) -> str:
         """Handle a quarantined message again (after a fix); it may end up in quarantine once more.
 
         The entry leaves the quarantine in the same transaction that records the message's new outcome, so a
         failure in between (the database going away) leaves it in the quarantine, never lost from both places.
+        An entry whose body the server never sent holds no mail: `fetch_again` (the source's) gets it now.
         """
         with self._app.sessions() as session:
             item = session.get(QuarantinedMessage, quarantine_id)
             if item is None or item.released_at is not None:
                 raise LookupError(f"no quarantined message {quarantine_id} waiting for release")
-            mail = FetchedMail(source_ref=item.source_ref, uidvalidity=0, uid=0, raw=item.raw, released_from=item.id)
-            source = item.source
-        return self.handle(source, mail)
+            raw, source, source_ref, unfetchable = item.raw, item.source, item.source_ref, is_unfetchable_entry(item.error)
+        if unfetchable:
+            fetched = fetch_again(source_ref) if fetch_again is not None else None
+            if fetched is None:
+                raise LookupError(f"quarantined message {quarantine_id} holds no mail (the server sent no body) and"
+                                  f" {source_ref} could not be fetched again from {source}")
+            raw = fetched.raw
+        return self.handle(source, FetchedMail(source_ref=source_ref, uidvalidity=0, uid=0, raw=raw,
+                                               released_from=quarantine_id))
 
     def _take_out_of_quarantine(self, session: Session, mail: FetchedMail, now: datetime) -> None:
         if mail.released_from is None:

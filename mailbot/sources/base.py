@@ -29,6 +29,15 @@ class FetchedMail:
     unfetchable: str | None = None  # why the body could not be fetched; `raw` is then the server's answer
 
 
+# Starts the quarantine error of a message whose body the server never sent: its entry holds the server's
+# answer, not the mail, so releasing it fetches the mail again (MailSource.fetch_again).
+UNFETCHABLE = "unfetchable: "
+
+
+def is_unfetchable_entry(error: str) -> bool:
+    return error.startswith(UNFETCHABLE)
+
+
 class MailSource(Protocol):
     @property
     def key(self) -> str:
@@ -49,6 +58,10 @@ class MailSource(Protocol):
 
     def mark_handled(self, mails: Sequence[FetchedMail]) -> None:
         """After the commit: flag, move or leave the mail as configured. Idempotent."""
+        ...
+
+    def fetch_again(self, source_ref: str) -> FetchedMail | None:
+        """The message `source_ref` names, fetched whole once more; None when it is no longer there."""
         ...
 
     def wait_for_mail(self, timeout: float, wake: threading.Event) -> None:

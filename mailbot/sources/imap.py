@@ -20,7 +20,7 @@ from mailbot.clock import Clock, SystemClock
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
-from mailbot.sources.base import FetchedMail, SourceUnavailable
+from mailbot.sources.base import UNFETCHABLE, FetchedMail, SourceUnavailable
 from mailbot.keepalive import enable_keepalive
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,16 @@ class ImapMailSource:
             return None
         log.error("imap fetch returned no body", extra={"fields": {"source": self.key, "uid": uid, "answer": repr(answer)[:500]}})
         return FetchedMail(f"{self._uidvalidity}:{uid}", self._uidvalidity, uid, repr(answer).encode()[:100_000],
-                           unfetchable=f"the server answered FETCH BODY[] of UID {uid} without a body: {repr(answer)[:500]}")
+                           unfetchable=f"{UNFETCHABLE}the server answered FETCH BODY[] of UID {uid} without a body: "
+                                       f"{repr(answer)[:500]}")
+
+    def fetch_again(self, source_ref: str) -> FetchedMail | None:
+        """The UID of `source_ref` ("uidvalidity:uid") from the folder, while the folder's UIDVALIDITY is the same."""
+        uidvalidity, _, uid = source_ref.partition(":")
+        if not uid.isdigit() or self.refresh() != int(uidvalidity or 0):
+            return None
+        answer = self._call(lambda c: c.fetch([int(uid)], ["BODY.PEEK[]", "INTERNALDATE"])).get(int(uid), {})
+        return self._fetched_mail(int(uid), answer)
 
     def _headers_only(self, oversize: "Oversize") -> FetchedMail:
         fetched = self._call(lambda c: c.fetch([oversize.uid], ["BODY.PEEK[HEADER]"]))

@@ -87,6 +87,10 @@ class MaildirSource:
             except OSError as error:
                 raise SourceUnavailable(f"Maildir {source}: cannot move to cur/: {error}") from error
 
+    def fetch_again(self, source_ref: str) -> FetchedMail | None:
+        """A Maildir file is always read whole, so no entry of ours needs its mail fetched again."""
+        return None
+
     def wait_for_mail(self, timeout: float, wake: threading.Event) -> None:
         wake.wait(min(timeout, self._poll_interval))
 

@@ -17,6 +17,7 @@ from mailbot.app import App
 from mailbot.db.models import InboundRecord, QuarantinedMessage
 from mailbot.runtime.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.cli import run_cli
 from tests.support.dovecot import DovecotServer
 from tests.support.mailgen import customer_mail
 from tests.support.proxy import ALWAYS, BodyDroppingProxy
@@ -104,3 +105,26 @@ def test_a_body_that_never_comes_is_quarantined_and_the_mail_after_it_goes_on(
     assert all("\\Seen" in dovecot.flags(mailbox_user, uid) for uid in uids)
     assert dovecot.uids(mailbox_user) == uids
     assert summary.exit_code == 0
+
+
+def test_releasing_an_entry_without_its_mail_fetches_the_mail_again(
+        bot: App, tmp_path: Path, dovecot: DovecotServer, mailbox_user: str, smtp_sink: SmtpSink,
+        proxy: BodyDroppingProxy) -> None:
+    uids = appended(dovecot, mailbox_user)
+    proxy.drop_body(uids[1], times=ALWAYS)
+    run_once(bot)
+    with bot.sessions() as session:
+        [held] = session.scalars(select(QuarantinedMessage)).all()
+    smtp_sink.wait_for(MAILS - 1)
+
+    refused = run_cli(tmp_path / "mailbot.toml", "quarantine", "release", str(held.id), check=False)
+    assert refused.returncode != 0 and "holds no mail" in refused.stderr  # still no body: it stays quarantined
+
+    proxy.drop_body(uids[1], times=0)  # the server behaves again
+    released = run_cli(tmp_path / "mailbot.toml", "quarantine", "release", str(held.id))
+    assert "handled again: case_opened" in released.stdout
+    records = records_by_uid(bot)
+    assert [row.outcome for row in records[uids[1]]] == ["case_opened"]
+    assert records[uids[1]][0].message_key == "partial-2@acme.test"
+    run_once(bot)  # delivers its acknowledgment
+    assert "<partial-2@acme.test>" in [mail.message["In-Reply-To"] for mail in smtp_sink.wait_for(MAILS)]
