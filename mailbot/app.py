@@ -51,7 +51,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         clock=clock,
         numbering=CaseNumbering(support.case_number_format, support.case_prefix),
         policy=policy_settings(settings),
-        replies=ReplyComposer(support, TemplateRenderer(settings.templates.path)),
+        replies=ReplyComposer(support, TemplateRenderer(settings.templates.path), settings.cases.survey_aspects),
         catalog=Catalog(settings),
         engineers={engineer.email: engineer for engineer in settings.engineers},
         source_credentials=oauth2_credentials(settings.source, clock),
@@ -77,6 +77,7 @@ def policy_settings(settings: Settings) -> PolicySettings:
         support_aliases=settings.support.aliases,
         reopen_window_days=settings.cases.reopen_window_days,
         engineer_names=engineer_names(settings),
+        survey_aspects=tuple(aspect.key for aspect in settings.cases.survey_aspects),
     )
 
 

@@ -46,6 +46,7 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
     PlanSettings,
     RoutingRule,
     SupportSections,
+    SurveyAspect,
     TargetSettings,
     consistency_problems,
     parse_duration,

@@ -167,11 +167,49 @@ class RoutingRule(Section):
     ticket_types: tuple[str, ...] = ()
 
 
+SURVEY_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+OVERALL_ASPECT = "overall"  # what a reply with a single number rates; also Case.survey_rating
+
+
+class SurveyAspect(Section):
+    """One question of the closure survey: 'Response time', rated 1-5; the key is what is stored and reported."""
+
+    key: str
+    label: LocalizedText
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not SURVEY_KEY.match(value):
+            raise ValueError(f"{value!r}: a survey aspect key is lower case letters, digits and _ (e.g. response_time)")
+        return value
+
+
+DEFAULT_SURVEY_ASPECTS = (
+    SurveyAspect(key="response_time", label={"es": "Tiempo de respuesta", "en": "Response time"}),
+    SurveyAspect(key="solution_quality", label={"es": "Calidad de la solución", "en": "Quality of the solution"}),
+    SurveyAspect(key="communication", label={"es": "Comunicación del ingeniero", "en": "The engineer's communication"}),
+    SurveyAspect(key=OVERALL_ASPECT, label={"es": "Valoración general", "en": "Overall"}),
+)
+
+
 class CaseSettings(Section):
     reopen_window_days: int = Field(default=10, ge=0)  # a customer's reply reopens a closed case within this
     waiting_reminder_business_days: int = Field(default=3, ge=1)  # reminder to a customer we wait on
     inactivity_close_business_days: int = Field(default=5, ge=1)  # then closed as inactive, after the reminder
     survey: bool = True  # closure notices carry a 1-5 survey
+    # Seed 001: the survey rates "different aspects" of the service, one number each, in this order.
+    survey_aspects: tuple[SurveyAspect, ...] = DEFAULT_SURVEY_ASPECTS
+
+    @field_validator("survey_aspects")
+    @classmethod
+    def _aspects(cls, value: tuple[SurveyAspect, ...]) -> tuple[SurveyAspect, ...]:
+        keys = [aspect.key for aspect in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"survey aspect keys repeat: {', '.join(keys)}")
+        if OVERALL_ASPECT not in keys:
+            raise ValueError(f"survey aspects must include {OVERALL_ASPECT!r} (what a reply with one number rates)")
+        return value
 
 
 class EscalationPerson(Section):

@@ -63,6 +63,7 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
     summary.update({
         "assigned_to": case.assigned_to, "first_response_at": _iso(case.first_response_at), "close_reason": case.close_reason,
         "survey_rating": case.survey_rating, "survey_comment": case.survey_comment, "remote_hours": case.remote_hours,
+        "survey_ratings": {row.aspect: row.rating for row in case.survey_ratings},
         "escalation_requested_at": _iso(case.escalation_requested_at),
     })
     summary["events"] = [

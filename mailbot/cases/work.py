@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.config_base import in_language
-from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment
+from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment, SurveyRating
 from mailbot.db.queries import is_among
 from mailbot.outbound.labels import case_labels, closed_because, long_local_time
 from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.notices import Addressee, Notices, ThreadHeaders
 from mailbot.outbound.replies import OutgoingMail
+from mailbot.outbound.survey import survey_context
 from mailbot.policy.calendar import BusinessCalendar, deadline, elapsed
 from mailbot.policy.commands import Command
-from mailbot.policy.conversation import own_words
+from mailbot.policy.conversation import SurveyAnswer, own_words
 from mailbot.policy.decide import is_replyable
 from mailbot.app import App
 
@@ -55,6 +56,16 @@ def left_out_context(left_out: list[str]) -> dict[str, Any]:
     return {"attachments_left_out": left_out[:MAX_NAMED_LEFT_OUT],
             "attachments_left_out_more": max(len(left_out) - MAX_NAMED_LEFT_OUT, 0)}
 CLOSED, OPEN, WAITING = "closed", "open", "waiting"
+
+
+def describe_survey(answer: SurveyAnswer) -> str:
+    """'overall=4 muy bien' or 'response_time=5 overall=4; missing solution_quality; out of range 6' for the events."""
+    parts = [" ".join([*(f"{aspect}={rating}" for aspect, rating in answer.ratings), answer.comment]).strip()]
+    if answer.missing:
+        parts.append(f"missing {', '.join(answer.missing)}")
+    if answer.out_of_range or answer.surplus:
+        parts.append(f"not read {' '.join(str(number) for number in (*answer.out_of_range, *answer.surplus))}")
+    return "; ".join(part for part in parts if part)
 
 
 class CaseWork:
@@ -299,7 +310,8 @@ class CaseWork:
         survey = self._app.settings.cases.survey and reason in SURVEYED
         facts = {"close_reason": reason, "duplicate_of": detail or None,
                  "closed_because": closed_because(reason, detail or None, self.case.language)}
-        self.tell_customer("closure_notice", {**facts, "survey": survey})
+        aspects = survey_context(self._app.settings.cases.survey_aspects, self.case.language)
+        self.tell_customer("closure_notice", {**facts, **aspects, "survey": survey})
         for address in self.account_managers():  # kept informed, without the customer's survey
             language = self.case.language
             mail = self._notices.build("closure_notice", language, {**self.case_context(language), **facts, "survey": False},
@@ -312,4 +324,12 @@ class CaseWork:
         self.case.status, self.case.closed_at, self.case.close_reason = OPEN, None, None
         # A new closing asks for a new rating; the earlier one stays in the events.
         self.case.survey_rating, self.case.survey_comment, self.case.survey_at = None, None, None
+        self.case.survey_corrected_at = None
+        self.case.survey_ratings.clear()
         self.event(actor, "reopened")
+
+    def record_survey(self, answer: SurveyAnswer, actor: str) -> None:
+        """The answer as far as it is valid; survey_rating keeps the overall one for older reports and views."""
+        self.case.survey_rating, self.case.survey_comment, self.case.survey_at = answer.overall, answer.comment or None, self._now
+        self.case.survey_ratings = [SurveyRating(aspect=aspect, rating=rating) for aspect, rating in answer.ratings]
+        self.event(actor, "survey", describe_survey(answer))

@@ -139,13 +139,26 @@ class Case(Base):
     remote_hours: Mapped[float] = mapped_column(Float, default=0.0)
     survey_rating: Mapped[int | None] = mapped_column(Integer)
     survey_comment: Mapped[str | None] = mapped_column(Text)
-    survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # answered (survey_rating is the overall, if given)
+    survey_corrected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # asked once to fix an incomplete answer
     # The next SLA threshold; indexed so the escalation sweep never reads closed or quiet cases.
     next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # business time spent waiting on the customer
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")
+    survey_ratings: Mapped[list[SurveyRating]] = relationship(order_by="SurveyRating.id", cascade="all, delete-orphan")
+
+
+class SurveyRating(Base):
+    """One aspect of a closure survey answer (response time, solution quality...), 1-5; keys come from the config."""
+
+    __tablename__ = "survey_ratings"
+    __table_args__ = (UniqueConstraint("case_id", "aspect"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    aspect: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
 
 
 class CaseMessage(Base):

@@ -85,7 +85,8 @@ def _match(case: Case, evidence: ThreadEvidence, *, via_notice: bool = False) ->
     return ThreadMatch(
         case.id, case.number, case.account_id, case.status, evidence, via_notice=via_notice,
         closed_at=case.closed_at,
-        survey_pending=case.status == "closed" and case.survey_rating is None and case.close_reason in SURVEYED_CLOSE_REASONS,
+        survey_pending=case.status == "closed" and case.survey_at is None and case.close_reason in SURVEYED_CLOSE_REASONS,
+        survey_corrected=case.survey_corrected_at is not None,
         plan_name=case.account.plan_name,
     )
 

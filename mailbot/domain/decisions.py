@@ -14,6 +14,7 @@ from mailbot.domain.messages import InboundMessage
 if TYPE_CHECKING:
     from mailbot.policy.classify import Classification
     from mailbot.policy.commands import EngineerMessage
+    from mailbot.policy.conversation import SurveyAnswer
 
 
 class Outcome(StrEnum):
@@ -33,6 +34,7 @@ class ReplyKind(StrEnum):
     QUOTA_EXCEEDED = "quota_exceeded"
     ENGINEER_COMMAND_ERRORS = "engineer_command_errors"
     SURVEY_THANKS = "survey_thanks"
+    SURVEY_CORRECTION = "survey_correction"
     ESCALATION_RECEIVED = "escalation_received"
     TYPE_NOT_ALLOWED = "type_not_allowed"
     MAINTENANCE_TOO_SOON = "maintenance_too_soon"
@@ -65,6 +67,7 @@ class PolicySettings:
     support_aliases: tuple[str, ...] = ()  # other addresses that deliver into the support mailbox
     reopen_window_days: int = 10
     engineer_names: tuple[tuple[str, str], ...] = ()  # (name, first name or address in lower case -> address)
+    survey_aspects: tuple[str, ...] = ("response_time", "solution_quality", "communication", "overall")  # keys, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ class Decision:
     reply: ReplyKind | None = None
     reply_suppressed_by: str | None = None  # set when a reply was due but a safety rule withheld it
     engineer_message: EngineerMessage | None = None  # an engineer's reply: commands and the text to relay
-    rating: tuple[int, str] | None = None  # a survey answer: rating and comment
+    survey: SurveyAnswer | None = None  # a survey answer: ratings per aspect and comment
     reopen: bool = False
     escalation: bool = False  # the customer asks to escalate
     related_case_id: int | None = None  # a new case following up a case closed too long ago

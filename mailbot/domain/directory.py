@@ -52,7 +52,8 @@ class ThreadMatch:
     status: str
     evidence: ThreadEvidence
     closed_at: datetime | None = None
-    survey_pending: bool = False  # closed with a survey that has no rating yet
+    survey_pending: bool = False  # closed with a survey that has no answer yet
+    survey_corrected: bool = False  # the customer was already asked once to fix an incomplete answer
     plan_name: str = ""  # the case's account's plan
     via_notice: bool = False  # the message answers a notice the bot sent to its sender (an engineer)
 

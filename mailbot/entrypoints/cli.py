@@ -24,7 +24,7 @@ from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
 from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
-from mailbot.entrypoints.tables import describe_case, progress_bar, render_table
+from mailbot.entrypoints.tables import describe_case, progress_bar
 from mailbot.logs import fields
 from mailbot.outbound.samples import template_problems
 from mailbot.cases.views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
@@ -34,8 +34,8 @@ from mailbot.alerts.send import alert_plans, default_alert_key, send_alert
 from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EXIT_SCHEMA, EXIT_USAGE
 from mailbot.runtime.runner import Service, deliver_once, run_once
 from mailbot.errors import ServerRefused
-from mailbot.sla.monthly_mail import send_monthly_report
-from mailbot.sla.report import sla_report
+from mailbot.sla.monthly_mail import COLUMNS as MONTHLY_COLUMNS, render_rows, send_monthly_report
+from mailbot.sla.report import ASPECT_COLUMNS, sla_report, survey_by_aspect
 from mailbot.sources.base import FetchedMail, SourceUnavailable
 from mailbot.sources.factory import build_source
 
@@ -360,21 +360,21 @@ def cmd_sla_report(arguments: argparse.Namespace) -> int:
     try:
         with app.sessions() as session:
             rows = sla_report(app, session, month, arguments.account)
+            aspects = survey_by_aspect(app, session, month, arguments.account)
     except ValueError:
         raise CommandError(f"--month {month!r}: expected YYYY-MM", EXIT_USAGE) from None
     finally:
         app.dispose()
     if arguments.format == "json":
-        print_json({"month": month, "account": arguments.account, "rows": rows})
+        print_json({"month": month, "account": arguments.account, "rows": rows, "survey_by_aspect": aspects})
     elif arguments.format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["plan"])
         writer.writeheader()
         writer.writerows(rows)
     else:
-        columns = ("plan", "priority", "opened", "first_response_met_pct", "resolution_met_pct", "first_response_median_h",
-                   "first_response_p90_h", "resolution_median_h", "resolution_p90_h", "survey_average", "breaches")
         print(f"SLA report {month}" + (f" for {arguments.account}" if arguments.account else ""))
-        print(render_table(columns, [["" if row[c] is None else str(row[c]) for c in columns] for row in rows]))
+        print(render_rows(MONTHLY_COLUMNS, rows))
+        print(f"\nSurvey by aspect\n{render_rows(ASPECT_COLUMNS, aspects)}")
     return EXIT_OK
 
 

@@ -38,6 +38,8 @@ def describe_case(case: dict[str, Any]) -> str:
     if case.get("assigned_to") or case.get("survey_rating"):
         lines.insert(-1, f"  assigned {case.get('assigned_to') or '-'}, rating {case.get('survey_rating') or '-'}"
                          f" {case.get('survey_comment') or ''}".rstrip())
+    if case.get("survey_ratings"):
+        lines.insert(-1, "  survey   " + ", ".join(f"{aspect} {rating}" for aspect, rating in case["survey_ratings"].items()))
     for message in case["messages"]:
         arrow = "<-" if message["direction"] == "in" else "->"
         lines.append(f"{arrow} {message['at'][:19]}  {message['from']} -> {message['to']}")

@@ -16,7 +16,7 @@ from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
 from mailbot.policy.decide import is_replyable
 from mailbot.app import App
-from mailbot.cases.work import CaseWork
+from mailbot.cases.work import CaseWork, describe_survey
 from mailbot.sla.escalations import escalate_locked, reschedule
 
 CASE_OPEN = "open"
@@ -45,7 +45,7 @@ def apply_decision(
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
         cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
-        outgoing = app.replies.reply(decision.reply, situation, case, cc=cc, command_errors=errors)
+        outgoing = app.replies.reply(decision.reply, situation, case, cc=cc, command_errors=errors, survey=decision.survey)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None:
@@ -87,9 +87,11 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
     elif decision.rule == "thread_reply":
         work.resume_if_waiting(sender)
         work.forward_customer_message(situation.message.text, sender, "reply", inbound_id, entry.attachments)
-    elif decision.rule == "survey_answer" and decision.rating is not None:
-        case.survey_rating, case.survey_comment, case.survey_at = decision.rating[0], decision.rating[1] or None, situation.now
-        work.event(sender, "survey", f"{decision.rating[0]} {decision.rating[1]}".strip())
+    elif decision.rule == "survey_answer" and decision.survey is not None:
+        work.record_survey(decision.survey, sender)
+    elif decision.rule == "survey_correction" and decision.survey is not None:
+        case.survey_corrected_at = situation.now
+        work.event(sender, "survey_correction", describe_survey(decision.survey))
     elif decision.rule == "thanks_after_close":
         work.event(sender, "thanks")
         work.forward_customer_message(situation.message.text, sender, "after_close", inbound_id)

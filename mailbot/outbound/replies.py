@@ -9,13 +9,16 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from mailbot.config import SupportSettings
+from mailbot.support_settings import DEFAULT_SURVEY_ASPECTS, SurveyAspect
 from mailbot.config_base import in_language
 from mailbot.domain.decisions import ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
 from mailbot.outbound.labels import command_error_text, labels, long_local_date, long_local_time
+from mailbot.outbound.survey import survey_context
 from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.commands import CommandError
+from mailbot.policy.conversation import SurveyAnswer
 from mailbot.policy.missing_info import missing_details
 from mailbot.policy.quota import next_month_start
 
@@ -33,21 +36,24 @@ class OutgoingMail:
 
 
 class ReplyComposer:
-    def __init__(self, support: SupportSettings, renderer: TemplateRenderer) -> None:
+    def __init__(self, support: SupportSettings, renderer: TemplateRenderer,
+                 survey_aspects: tuple[SurveyAspect, ...] = DEFAULT_SURVEY_ASPECTS) -> None:
         self._support = support
+        self._survey_aspects = survey_aspects
         self._renderer = renderer
         self.renderer = renderer
         self._products = support.products
 
     def reply(self, kind: ReplyKind, situation: Situation, case: CaseFacts | None,
               extra: Mapping[str, Any] | None = None, *, cc: tuple[str, ...] = (),
-              command_errors: tuple[CommandError, ...] = ()) -> OutgoingMail:
+              command_errors: tuple[CommandError, ...] = (), survey: SurveyAnswer | None = None) -> OutgoingMail:
         case_number = case.number if case else None
         message, sender = situation.message, situation.sender
         assert message.sender is not None, "policy never replies to a message without a sender"
         engineer_language = situation.engineer.language if situation.engineer else None
         language = engineer_language or self.language_for(sender)
-        context = {**self.context(kind, situation, case, language), **(extra or {}),
+        context = {**self.context(kind, situation, case, language), **survey_context(self._survey_aspects, language, survey),
+                   **(extra or {}),
                    "command_errors": [command_error_text(error, language) for error in command_errors]}
         content = self._renderer.render(kind.value, language, context)
         message_id = new_message_id(self._support.id_domain)

@@ -13,7 +13,10 @@ from mailbot.config import Settings
 from mailbot.domain.decisions import ReplyKind
 from mailbot.outbound.labels import case_labels, closed_because, command_error_text, label, labels, long_local_date, long_local_time
 from mailbot.outbound.templates import TemplateMissing, TemplateRenderer
+from mailbot.outbound.survey import survey_context
 from mailbot.policy.commands import CommandError, parse_engineer_message
+from mailbot.policy.conversation import SurveyAnswer
+from mailbot.support_settings import DEFAULT_SURVEY_ASPECTS
 
 LANGUAGES = ("es", "en")
 
@@ -33,6 +36,11 @@ def sample_command_errors() -> tuple[CommandError, ...]:
     engineers = {"maria": "maria@example.com"}
     text = "\n".join(SAMPLE_COMMAND_LINES)
     return parse_engineer_message(text, SAMPLE_PRIORITIES, engineers).errors
+
+
+# An answer with every flaw a correction names: one rating understood, one out of range, one extra number.
+SAMPLE_SURVEY_ANSWER = SurveyAnswer(ratings=(("response_time", 5), ("communication", 4), ("overall", 5)),
+                                    missing=("solution_quality",), out_of_range=(6,), surplus=(3,))
 
 
 def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any]:
@@ -67,6 +75,7 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "earliest_maintenance_date": long_local_date(date(2026, 12, 1), language),
         "requested_date": long_local_date(date(2026, 11, 27), language),
         "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
+        **survey_context(DEFAULT_SURVEY_ASPECTS, language, SAMPLE_SURVEY_ANSWER),
     }
 
 
@@ -86,6 +95,7 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "attachments_left_out": [], "attachments_left_out_more": 0, "what": "reply", "body": sample["body"],
         "engineer_name": "María", "duplicate_of": "CASE-2026-00002" if close_reason == "duplicate" else None,
         "survey": True,
+        **survey_context(DEFAULT_SURVEY_ASPECTS, language),
         "close_after_days": 5,
         "for_manager": False,
         "clock": clock, "clock_label": label(language, "clocks", clock), "threshold": "100%", "level": "N2",
@@ -105,7 +115,8 @@ OPTIONAL_KEYS = (
 
 def sparse_context(language: str) -> dict[str, Any]:
     """The same keys with nothing known: no plan, no case, no dates."""
-    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": []}
+    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
+            **survey_context(DEFAULT_SURVEY_ASPECTS, language)}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:

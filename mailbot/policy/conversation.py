@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from mailbot.policy.classify import fold
 
@@ -23,8 +24,18 @@ POLITE = ACKNOWLEDGING | frozenset(
     "buenas dias tardes noches dear the estimados estimado equipo team".split()
 )
 WORD = re.compile(r"[a-z]+")
-RATING = re.compile(r"^\s*(?:mi\s+(?:nota|calificaci[oó]n)\s+es\s+|rating\s*:?\s*|nota\s*:?\s*)?([1-5])(\s*/\s*5)?(?!\d|[.,]\d)(\s*[-–—:.,)!]?)\s*(.*)$",
-                    re.IGNORECASE | re.DOTALL)
+# The first line of a survey answer: an optional "rating:", one or more numbers of one or two digits separated by
+# spaces, commas, semicolons or slashes ("5 4 5 5", "5,4,5,5", "5/4/5/5", "3/5"), then the comment. "4.5" and "2026"
+# are no answer (a decimal, a year), whereas 0, 6 and 10 are answers out of range that the customer is asked to fix.
+RATING = re.compile(
+    r"^\s*(?:mi\s+(?:nota|calificaci[oó]n|valoraci[oó]n)\s+es\s*:?\s*|(?:ratings?|nota|calificaci[oó]n|valoraci[oó]n)\s*:?\s*)?"
+    r"(\d{1,2}(?:\s*[,;/]\s*\d{1,2}|[ \t]+\d{1,2})*)(?!\d|[.,]\d)(\s*[-–—:.,)!]?)\s*(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+NUMBER = re.compile(r"\d{1,2}")
+OUT_OF_FIVE = re.compile(r"^\d{1,2}\s*/\s*5$")  # "3/5" is three out of five, not two aspects
+LOWEST_RATING, HIGHEST_RATING = 1, 5
+OVERALL = "overall"  # the aspect a single number rates
 # After a bare digit, the comment must read like an opinion ("4 muy bien"), not a report ("3 servidores caídos").
 OPINION_START = frozenset(
     "muy bien mal buen bueno buena malo mala regular excelente perfecto genial rapido rapida lento lenta correcto "
@@ -75,18 +86,68 @@ def is_short_thanks(text: str) -> bool:
     return bool(set(tokens) & ACKNOWLEDGING) and all(token in POLITE for token in tokens)
 
 
-def parse_rating(text: str) -> tuple[int, str] | None:
-    """A survey answer: the first line starts with a digit 1-5; the rest is the comment."""
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """What a reply to the closure survey says, aspect by aspect (aspects named by their configured keys)."""
+
+    ratings: tuple[tuple[str, int], ...]  # (aspect, 1-5) understood, in the survey's order
+    missing: tuple[str, ...] = ()  # aspects asked for and not rated validly
+    out_of_range: tuple[int, ...] = ()  # numbers written outside 1-5, as written
+    surplus: tuple[int, ...] = ()  # numbers beyond the last aspect
+    comment: str = ""
+
+    @property
+    def is_complete(self) -> bool:
+        return not (self.missing or self.out_of_range or self.surplus)
+
+    @property
+    def overall(self) -> int | None:
+        return dict(self.ratings).get(OVERALL)
+
+
+def parse_survey_answer(text: str, aspects: tuple[str, ...]) -> SurveyAnswer | None:
+    """A survey answer: the first line holds one number (the overall rating) or one per aspect; the rest is the comment.
+
+    None when the reply does not start like an answer ("3 servidores caídos", "gracias", "4.5").
+    """
     words = own_words(text).strip()
     match = RATING.match(words)
     if match is None:
         return None
-    comment = match.group(4).strip()
-    separated = bool(match.group(2) or match.group(3).strip() or "\n" in match.group(3))
+    written, comment = match.group(1), match.group(3).strip()
+    numbers = [int(number) for number in NUMBER.findall(written)]
+    if OUT_OF_FIVE.match(written):
+        numbers = numbers[:1]
+    separated = bool("/" in written or match.group(2).strip() or "\n" in match.group(2))
     first_word = fold(comment).split()[0].strip(".,!:;") if comment else ""
-    if comment and not separated and first_word not in OPINION_START:
+    # After a single bare number the comment must read like an opinion; a row of numbers is an answer anyway.
+    if len(numbers) == 1 and comment and not separated and first_word not in OPINION_START:
         return None
-    return int(match.group(1)), comment
+    if len(numbers) == 1:
+        return rated_overall(numbers[0], comment)
+    return rated_by_aspect(numbers, aspects, comment)
+
+
+def is_valid_rating(number: int) -> bool:
+    return LOWEST_RATING <= number <= HIGHEST_RATING
+
+
+def rated_overall(number: int, comment: str) -> SurveyAnswer:
+    if is_valid_rating(number):
+        return SurveyAnswer(((OVERALL, number),), comment=comment)
+    return SurveyAnswer((), missing=(OVERALL,), out_of_range=(number,), comment=comment)
+
+
+def rated_by_aspect(numbers: list[int], aspects: tuple[str, ...], comment: str) -> SurveyAnswer:
+    """The n-th number rates the n-th aspect; out-of-range numbers leave their aspect missing."""
+    given = dict(zip(aspects, numbers))
+    return SurveyAnswer(
+        ratings=tuple((aspect, number) for aspect, number in given.items() if is_valid_rating(number)),
+        missing=tuple(aspect for aspect in aspects if not is_valid_rating(given.get(aspect, 0))),
+        out_of_range=tuple(number for number in numbers[:len(aspects)] if not is_valid_rating(number)),
+        surplus=tuple(numbers[len(aspects):]),
+        comment=comment,
+    )
 
 
 def asks_for_escalation(text: str) -> bool:

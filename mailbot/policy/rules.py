@@ -15,7 +15,7 @@ from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
 from mailbot.policy.authentication import Boundary, is_sender_forged
 from mailbot.policy.commands import parse_engineer_message
-from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_rating
+from mailbot.policy.conversation import SurveyAnswer, asks_for_escalation, is_short_thanks, own_words, parse_survey_answer
 
 Rule = Callable[[Situation, PolicySettings], Decision | None]
 
@@ -125,11 +125,10 @@ def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | N
         return Decision(Outcome.APPENDED, "third_party_reply", f"{situation.message.sender.email if situation.message.sender else '?'}"
                         f" wrote in {thread.case_number}; passed to the engineers, no effect on the case")
     if thread.is_closed:
-        rating = parse_rating(text) if thread.survey_pending else None
-        if rating is not None:
-            return Decision(Outcome.APPENDED, "survey_answer", f"rated {thread.case_number} {rating[0]}/5",
-                            ReplyKind.SURVEY_THANKS, rating=rating)
-        if is_short_thanks(text) or (not thread.survey_pending and parse_rating(text) is not None):
+        answer = parse_survey_answer(text, settings.survey_aspects)
+        if answer is not None and thread.survey_pending:
+            return survey_decision(thread, answer)
+        if is_short_thanks(text) or answer is not None:
             # Thanks, or a second rating (one per case): recorded, never a reason to reopen.
             return Decision(Outcome.APPENDED, "thanks_after_close", f"thanks on closed {thread.case_number}: not reopened")
         if within_reopen_window(thread, situation.now, settings):
@@ -140,6 +139,17 @@ def thread_reply(situation: Situation, settings: PolicySettings) -> Decision | N
         return Decision(Outcome.APPENDED, "escalation_request", f"customer asks to escalate {thread.case_number}",
                         ReplyKind.ESCALATION_RECEIVED, escalation=True)
     return Decision(Outcome.APPENDED, "thread_reply", f"reply in the thread of {thread.case_number} ({thread.evidence})")
+
+
+def survey_decision(thread: ThreadMatch, answer: SurveyAnswer) -> Decision:
+    """A complete answer is thanked; an incomplete one is corrected once, then recorded as far as it is valid."""
+    understood = " ".join(f"{aspect}={rating}" for aspect, rating in answer.ratings) or "nothing valid"
+    if answer.is_complete or thread.survey_corrected:
+        partial = "" if answer.is_complete else " (after a correction, kept as far as valid)"
+        return Decision(Outcome.APPENDED, "survey_answer", f"rated {thread.case_number}: {understood}{partial}",
+                        ReplyKind.SURVEY_THANKS, survey=answer)
+    return Decision(Outcome.APPENDED, "survey_correction", f"incomplete rating of {thread.case_number}: {understood};"
+                    f" missing {', '.join(answer.missing) or '-'}", ReplyKind.SURVEY_CORRECTION, survey=answer)
 
 
 def unknown_sender(situation: Situation, settings: PolicySettings) -> Decision | None:

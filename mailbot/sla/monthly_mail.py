@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +14,14 @@ from mailbot.entrypoints.tables import render_table
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id
 from mailbot.outbound.templates import RenderedMail
 from mailbot.app import App
-from mailbot.sla.report import sla_report
+from mailbot.sla.report import ASPECT_COLUMNS, sla_report, survey_by_aspect
 
 COLUMNS = ("plan", "priority", "opened", "first_response_met_pct", "resolution_met_pct", "first_response_median_h",
            "first_response_p90_h", "resolution_median_h", "resolution_p90_h", "survey_average", "breaches")
+
+
+def render_rows(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    return render_table(columns, [["" if row[column] is None else str(row[column]) for column in columns] for row in rows])
 
 
 def previous_month(today: date) -> str:
@@ -32,8 +37,11 @@ def send_monthly_report(app: App) -> int:
     month = previous_month(now.astimezone(ZoneInfo(app.settings.support.default_timezone)).date())
     with app.sessions() as session:
         rows = sla_report(app, session, month)
-    table = render_table(COLUMNS, [["" if row[c] is None else str(row[c]) for c in COLUMNS] for row in rows])
-    content = RenderedMail(subject=f"SLA report {month}", text=f"SLA report {month}\n\n{table}\n", html=None)
+        aspects = survey_by_aspect(app, session, month)
+    table = render_rows(COLUMNS, rows)
+    survey = render_rows(ASPECT_COLUMNS, aspects)
+    content = RenderedMail(subject=f"SLA report {month}", text=f"SLA report {month}\n\n{table}\n\nSurvey by aspect\n\n{survey}\n",
+                           html=None)
     support = app.settings.support
     queued = 0
     for address in recipients:

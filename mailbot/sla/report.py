@@ -1,4 +1,5 @@
-"""Monthly SLA report: compliance, business-time medians and p90s, breaches and survey averages per plan/priority."""
+"""Monthly SLA report: compliance, business-time medians and p90s, breaches and survey averages per plan/priority,
+and the survey's average per aspect."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.config import ALWAYS_OPEN
-from mailbot.db.models import Account, Case
+from mailbot.config_base import in_language
+from mailbot.db.models import Account, Case, SurveyRating
 from mailbot.policy.calendar import elapsed
 from mailbot.policy.quota import next_month_start
 from mailbot.app import App
+
+ASPECT_COLUMNS = ("aspect", "label", "average", "answers")
 
 
 @dataclass
@@ -77,6 +81,24 @@ def sla_report(app: App, session: Session, month: str, account_key: str | None =
         bucket = buckets.setdefault(key, Bucket(*key))
         count_case(app, bucket, case, now)
     return [bucket.as_row() for _, bucket in sorted(buckets.items())]
+
+
+def survey_by_aspect(app: App, session: Session, month: str, account_key: str | None = None) -> list[dict[str, Any]]:
+    """Average and number of answers per survey aspect, over the cases opened in the month (as the rows above)."""
+    start, end = month_bounds(month, ZoneInfo(app.settings.support.default_timezone))
+    query = (select(SurveyRating.aspect, func.avg(SurveyRating.rating), func.count(SurveyRating.id))
+             .join(Case, SurveyRating.case_id == Case.id).join(Account, Case.account_id == Account.id)
+             .where(Case.opened_at >= start, Case.opened_at < end).group_by(SurveyRating.aspect))
+    if account_key:
+        query = query.where(Account.key == account_key)
+    found = {aspect: (float(average), count) for aspect, average, count in session.execute(query)}
+    language = app.settings.support.default_language
+    configured = {aspect.key: in_language(aspect.label, language) or aspect.key for aspect in app.settings.cases.survey_aspects}
+    # Configured aspects first, in the survey's order (unanswered ones too); then any no longer configured.
+    order = [*configured, *sorted(set(found) - set(configured))]
+    return [{"aspect": aspect, "label": configured.get(aspect, aspect),
+             "average": round(found[aspect][0], 2) if aspect in found else None,
+             "answers": found[aspect][1] if aspect in found else 0} for aspect in order]
 
 
 def count_case(app: App, bucket: Bucket, case: Case, now: datetime) -> None:

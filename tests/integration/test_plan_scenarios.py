@@ -20,6 +20,7 @@ from mailbot.app import App
 from mailbot.runtime.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.mailgen import customer_mail
+from tests.support.survey import ENGINEER, Mailboxes, answer_survey, closed_case, text_of
 
 SANTIAGO, BOGOTA = ZoneInfo("America/Santiago"), ZoneInfo("America/Bogota")
 TUESDAY_NOON_SANTIAGO = datetime(2026, 11, 24, 12, 0, tzinfo=SANTIAGO)
@@ -207,4 +208,47 @@ def test_tag_of_another_accounts_case_still_counts_toward_the_quota(tmp_path: Pa
     for n in range(4):  # the Standard customer quotes the other account's case number every time
         dovecot.append(mailbox_user, customer_mail(sender="c@standard.test", subject=f"[LC-2026-00001] [problema] {n}"))
     assert run_once(app).ingest.outcomes == {"case_opened": 3, "refused": 1}
+    app.dispose()
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    """Seed 001: on closing, the customer rates "different aspects" of the service (one line: a number per aspect)."""
+
+    line: str
+    answers: tuple[str, ...]  # the customer's replies to the closure notice, in turn
+    replies_say: tuple[str, ...]  # a phrase of the bot's reply to each
+    ratings: dict[str, int]  # stored per aspect
+    overall: int | None  # Case.survey_rating
+
+
+THANKS, CORRECTION = "Hemos registrado su valoración", "No hemos podido leer toda su respuesta"
+SURVEY_ROWS = [
+    SurveyRow("Calltech survey: one rating per aspect", ("5 4 3 5",), (THANKS,),
+              {"response_time": 5, "solution_quality": 4, "communication": 3, "overall": 5}, 5),
+    SurveyRow("Calltech survey: partial answer corrected once", ("5 4", "5 4 4 5"), ("Falta: Comunicación del ingeniero", THANKS),
+              {"response_time": 5, "solution_quality": 4, "communication": 4, "overall": 5}, 5),
+    SurveyRow("Calltech survey: out of range corrected once", ("5 4 6 5\nbien",), ("no hemos podido usar: 6",), {}, None),
+    SurveyRow("Calltech survey: one number is the overall rating", ("4 muy bien",), (THANKS,), {"overall": 4}, 4),
+    SurveyRow("Calltech survey: a second bad answer is kept as far as valid", ("5 4", "5 0 4"), (CORRECTION, "Sin valorar"),
+              {"response_time": 5, "communication": 4}, None),
+]
+
+
+@pytest.mark.parametrize("row", SURVEY_ROWS, ids=[row.line for row in SURVEY_ROWS])
+def test_survey_table_line(row: SurveyRow, tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
+                          delivery=smtp_delivery(smtp_sink), presets=("lastcall", "calltech", "xpears"), directory=directory(),
+                          engineers=[ENGINEER], limits={"auto_replies_per_sender_per_hour": 100})
+    app = prepared_app(config, FixedClock(TUESDAY_17H_BOGOTA))
+    boxes = Mailboxes(app, dovecot, mailbox_user, smtp_sink)
+    closure = closed_case(boxes, "c@gold.test", "[P3] consulta")
+    for label in ("Tiempo de respuesta", "Calidad de la solución", "Comunicación del ingeniero", "Valoración general"):
+        assert label in text_of(closure)
+    for body, phrase in zip(row.answers, row.replies_say, strict=True):
+        reply = text_of(answer_survey(boxes, "c@gold.test", closure, body))
+        assert phrase in reply, reply
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert ({rating.aspect: rating.rating for rating in case.survey_ratings}, case.survey_rating) == (row.ratings, row.overall)
     app.dispose()

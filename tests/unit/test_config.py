@@ -218,3 +218,14 @@ def test_presets_say_their_sentences_in_both_languages(tmp_path: Path, preset: s
     hints = [plan.upgrade_hint for plan in settings.plans.values() if plan.upgrade_hint]
     titles = [level.title for level in settings.escalation.levels.values()]
     assert not [text for text in hints + titles if is_single_language(text)]
+
+
+def test_survey_aspects_default_and_validation(tmp_path: Path) -> None:
+    keys = [aspect.key for aspect in load_settings(write(tmp_path, MINIMAL)).cases.survey_aspects]
+    assert keys == ["response_time", "solution_quality", "communication", "overall"]
+    own = MINIMAL + '[[cases.survey_aspects]]\nkey = "overall"\nlabel = "Overall"\n[[cases.survey_aspects]]\nkey = "speed"\nlabel = { es = "Rapidez", en = "Speed" }\n'
+    assert [aspect.key for aspect in load_settings(write(tmp_path, own)).cases.survey_aspects] == ["overall", "speed"]
+    without_overall = MINIMAL + '[[cases.survey_aspects]]\nkey = "speed"\nlabel = "Speed"\n'
+    assert any("must include 'overall'" in problem for problem in problems(tmp_path, without_overall))
+    repeated = MINIMAL + '[[cases.survey_aspects]]\nkey = "overall"\nlabel = "A"\n[[cases.survey_aspects]]\nkey = "overall"\nlabel = "B"\n'
+    assert any("repeat" in problem for problem in problems(tmp_path, repeated))

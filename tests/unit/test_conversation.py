@@ -6,7 +6,9 @@ import pytest
 
 from mailbot.outbound.labels import command_error_text
 from mailbot.policy.commands import Command, parse_engineer_message
-from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_rating
+from mailbot.policy.conversation import asks_for_escalation, is_short_thanks, own_words, parse_survey_answer
+
+ASPECTS = ("response_time", "solution_quality", "communication", "overall")
 
 ENGINEERS = {"maria": "maria@vendor.test", "maría ruiz": "maria@vendor.test", "maria@vendor.test": "maria@vendor.test"}
 SEVERITY = ("P1", "P2", "P3", "P4")
@@ -93,12 +95,13 @@ def test_not_just_thanks(text: str) -> None:
     ],
 )
 def test_rating(text: str, rating: tuple[int, str]) -> None:
-    assert parse_rating(text) == rating
+    answer = parse_survey_answer(text, ASPECTS)
+    assert answer is not None and answer.is_complete and (answer.overall, answer.comment) == rating
 
 
-@pytest.mark.parametrize("text", ["Gracias", "6 estrellas", "10/10", "4.5", "2026 fue un buen año", "> 5\nold"])
+@pytest.mark.parametrize("text", ["Gracias", "4.5", "2026 fue un buen año", "> 5\nold"])
 def test_not_a_rating(text: str) -> None:
-    assert parse_rating(text) is None
+    assert parse_survey_answer(text, ASPECTS) is None
 
 
 def test_escalation_request() -> None:
@@ -109,7 +112,7 @@ def test_escalation_request() -> None:
 
 @pytest.mark.parametrize("text", ["1 problema más: sigue fallando el backup", "3 servidores siguen caídos"])
 def test_reports_starting_with_a_number_are_not_ratings(text: str) -> None:
-    assert parse_rating(text) is None
+    assert parse_survey_answer(text, ASPECTS) is None
 
 
 @pytest.mark.parametrize("text", ["Gracias\nsigue sin funcionar", "Thanks\nstill broken", "Gracias.\nNo funciona."])

@@ -172,3 +172,23 @@ def test_no_reply_to_an_address_smtp_cannot_take(address: str) -> None:
     odd = replace(base, sender=Address(address, ""))
     decision = decide(Situation(odd, None, None, 0, NOW), SETTINGS)
     assert (decision.outcome, decision.reply, decision.reply_suppressed_by) == (Outcome.REFUSED, None, "unusable_address")
+
+
+SURVEYED = ThreadMatch(7, "CASE-2026-00007", account_id=1, status="closed", evidence=ThreadEvidence.REFERENCE,
+                       closed_at=NOW, survey_pending=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "thread", "rule", "reply"),
+    [
+        ("5 4 3 5", SURVEYED, "survey_answer", ReplyKind.SURVEY_THANKS),
+        ("4", SURVEYED, "survey_answer", ReplyKind.SURVEY_THANKS),
+        ("5 4", SURVEYED, "survey_correction", ReplyKind.SURVEY_CORRECTION),
+        ("6", SURVEYED, "survey_correction", ReplyKind.SURVEY_CORRECTION),
+        ("5 4", replace(SURVEYED, survey_corrected=True), "survey_answer", ReplyKind.SURVEY_THANKS),  # corrected once only
+        ("5 4 3 5", replace(SURVEYED, survey_pending=False), "thanks_after_close", None),  # already answered
+    ],
+)
+def test_survey_answers_are_thanked_or_corrected_once(body: str, thread: ThreadMatch, rule: str, reply: ReplyKind | None) -> None:
+    decision = decide(situation(customer_mail(body=body), standing(), thread), SETTINGS)
+    assert (decision.rule, decision.reply) == (rule, reply)
