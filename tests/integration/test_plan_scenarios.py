@@ -134,14 +134,16 @@ def local(moment: datetime | None, plan: str) -> str | None:
     return None if moment is None else moment.astimezone(ZONES.get(plan, BOGOTA)).strftime("%Y-%m-%d %H:%M")
 
 
-def scenario_config(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, **sections) -> Path:  # type: ignore[no-untyped-def]
-    return write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
+def scenario_config(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, db_url: str | None = None,  # type: ignore[no-untyped-def]
+                    **sections) -> Path:
+    return write_config(tmp_path, db_url=db_url or f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
                         delivery=smtp_delivery(smtp_sink), presets=("lastcall", "calltech", "xpears"), directory=directory(),
                         limits={"auto_replies_per_sender_per_hour": 100}, **sections)
 
 
-def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: datetime, **sections) -> App:  # type: ignore[no-untyped-def]
-    return prepared_app(scenario_config(tmp_path, dovecot, mailbox_user, smtp_sink, **sections), FixedClock(at))
+def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: datetime, db_url: str | None = None,  # type: ignore[no-untyped-def]
+                 **sections) -> App:
+    return prepared_app(scenario_config(tmp_path, dovecot, mailbox_user, smtp_sink, db_url, **sections), FixedClock(at))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.line for row in ROWS])
@@ -246,8 +248,11 @@ def notice_to_engineer(smtp_sink):  # type: ignore[no-untyped-def]
     return next(mail.message for mail in smtp_sink.wait_for(2) if ENGINEER["email"] in mail.rcpt_tos)
 
 
-def test_third_maintenance_of_the_support_year_is_flagged_for_the_engineer(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_17H_BOGOTA, engineers=[ENGINEER])
+def test_third_maintenance_of_the_support_year_is_flagged_for_the_engineer(  # type: ignore[no-untyped-def]
+    tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, db_url: str
+) -> None:
+    # Both databases: the count runs under the account's row lock (SELECT ... FOR UPDATE on PostgreSQL).
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_17H_BOGOTA, db_url, engineers=[ENGINEER])
     for n in range(3):
         dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject=f"[mantenimiento] ventana {n}",
                                                    body="Proponemos el 15 de diciembre."))
