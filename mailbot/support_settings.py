@@ -132,6 +132,13 @@ class PlanSettings(Section):
     prepaid_remote_hours: float = Field(default=0, ge=0)
     upgrade_hint: LocalizedText | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
     maintenance_lead_days: int = Field(default=8, ge=0)
+    # Preventive maintenances included per contract year (counted from the contract's start); a further one is
+    # still opened, and its acknowledgment and notice say it is beyond the allowance. None: unlimited.
+    maintenances_per_year: int | None = Field(default=None, ge=0)
+    # Requests that read as development, implementation, tuning, monitoring, administration or training are
+    # opened but flagged "out of scope?" for the engineer, never refused.
+    flag_out_of_scope: bool = False
+    out_of_scope_phrases: tuple[str, ...] | None = None  # None: the built-in es/en phrases (policy/scope.py)
 
     @property
     def priorities(self) -> tuple[str, ...]:

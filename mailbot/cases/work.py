@@ -136,6 +136,10 @@ class CaseWork:
             "subject": case.subject, "account_name": case.account.name,
             "plan_name": (in_language(plan.display_name, language) if plan else None) or case.account.plan_name,
             "contact": case.contact.email if case.contact else "", "status": case.status,
+            # Seed 001's contact data: name, job title, phone and extension, so an engineer can call back.
+            "contact_name": case.contact.name if case.contact else "",
+            "contact_title": case.contact.title if case.contact else None,
+            "contact_phone": case.contact.phone if case.contact else None,
             "priority": case.priority,
             **case_labels(language, case.status, case.close_reason, case.priority, case.ticket_type),
             "first_response_due": long_local_time(case.first_response_due, zone, language) if case.first_response_due else None,
@@ -191,9 +195,12 @@ class CaseWork:
     def attachable(self, attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
         return attachable(attachments, self._app.settings.limits.max_attachments_per_notice)
 
-    def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment]) -> None:
+    def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment],
+                        flags: dict[str, Any] | None = None) -> None:
+        """`flags`: what policy noticed for the engineer (beyond_maintenance_allowance, out_of_scope phrases)."""
         files, left_out = self.attachable(attachments)
-        self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, **left_out_context(left_out)},
+        self.notify_engineers("engineer_new_case", {"customer_text": text, "customer": sender, **left_out_context(left_out),
+                                                    **(flags or {})},
                               files, inbound_id)
 
     def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int | None,

@@ -101,6 +101,8 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(256), default="")
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(256))  # job title ("cargo"), for engineers
+    phone: Mapped[str | None] = mapped_column(String(64))  # with extension, as the directory file wrote it
     account: Mapped[Account] = relationship(back_populates="contacts")
 
 

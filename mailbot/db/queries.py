@@ -105,6 +105,17 @@ def requests_in_month(session: Session, account_id: int, month_start: datetime, 
     ) or 0
 
 
+def cases_of_type_between(session: Session, account_id: int, ticket_type: str, start: datetime, end: datetime) -> int:
+    """The account's cases of a type opened in [start, end) (maintenances in a contract year), under the account's lock,
+    so two maintenance requests handled at once cannot both be counted as the last included one."""
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    return session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.account_id == account_id, Case.ticket_type == ticket_type, Case.opened_at >= start, Case.opened_at < end)
+    ) or 0
+
+
 def auto_replies_since(session: Session, recipient: str, since: datetime) -> int:
     return session.scalar(
         select(func.count())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -43,6 +44,22 @@ class ContactRecord(Record):
     name: str = Field(default="", max_length=256)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")  # templates/<language>/, else English
     timezone: str | None = None
+    title: str | None = Field(default=None, max_length=256)  # job title ("cargo", seed 001), shown to engineers
+    phone: str | None = Field(default=None, max_length=64)  # with extension: "+57 1 555 0100 ext. 204"
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not PHONE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a phone number such as \"+57 1 555 0100 ext. 204\"")
+        return " ".join(value.split())
 
     @field_validator("email")
     @classmethod
@@ -112,7 +129,9 @@ def check_zone(value: str | None) -> str | None:
 
 CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country", "tam", "cam")
 CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on")
-CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone")
+CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone", "contact_title", "contact_phone")
+# Digits with the usual separators, then optionally an extension: "ext. 204", "ext 204", "extensión 204", "x204".
+PHONE = re.compile(r"[+(]?\d[\d ().\-/]{3,40}(?:\s*(?:ext\.?|extensi[oó]n|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 def read_directory_file(path: Path) -> DirectoryFile:
@@ -165,6 +184,8 @@ def _from_csv(text: str) -> dict[str, Any]:
                     "name": row.get("contact_name", ""),
                     "language": row.get("contact_language") or None,
                     "timezone": row.get("contact_timezone") or None,
+                    "title": row.get("contact_title") or None,
+                    "phone": row.get("contact_phone") or None,
                 }
             )
     return {"accounts": list(accounts.values())}

@@ -160,7 +160,8 @@ def _sync_contacts(session: Session, account: Account, record: AccountRecord, re
     session.flush()
     for email, item in wanted.items():
         contact = current.get(email) or session.scalars(select(Contact).where(Contact.email == email)).one_or_none()
-        values = {"account_id": account.id, "name": item.name, "language": item.language, "timezone": item.timezone}
+        values = {"account_id": account.id, "name": item.name, "language": item.language, "timezone": item.timezone,
+                  "title": item.title, "phone": item.phone}
         if contact is None:
             session.add(Contact(email=email, **values))
             report.changes["contacts created"] += 1

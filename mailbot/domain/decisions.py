@@ -52,6 +52,7 @@ class Situation:
     plan: PlanSettings | None = None  # the sender's account's plan, from the configuration
     classification: Classification | None = None  # type, priority and requested date read from the message
     requests_this_month: int = 0  # cases the account opened this calendar month (its time zone)
+    maintenances_this_year: int = 0  # maintenance cases the account opened this contract year, before this one
     engineer: EngineerSettings | None = None  # the sender is one of our engineers
     case_plan: PlanSettings | None = None  # the plan of the case the message threads into
 
@@ -82,6 +83,8 @@ class Decision:
     reopen: bool = False
     escalation: bool = False  # the customer asks to escalate
     related_case_id: int | None = None  # a new case following up a case closed too long ago
+    beyond_maintenance_allowance: bool = False  # a maintenance beyond the plan's included ones this contract year
+    out_of_scope: tuple[str, ...] = ()  # phrases that make the request look out of scope (a hint, never a refusal)
 
     def without_reply(self, because: str) -> Decision:
         return replace(self, reply=None, reply_suppressed_by=because)

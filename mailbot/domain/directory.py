@@ -36,6 +36,11 @@ class SenderStanding:
     def has_valid_contract(self, day: date) -> bool:
         return any(term.covers(day) for term in self.contracts)
 
+    def contract_on(self, day: date) -> ContractTerm | None:
+        """The contract covering `day`; of overlapping ones, the latest started (the renewal)."""
+        covering = [term for term in self.contracts if term.covers(day)]
+        return max(covering, key=lambda term: term.starts_on) if covering else None
+
 
 class ThreadEvidence(StrEnum):
     REFERENCE = "reference"  # In-Reply-To/References names a message of the case

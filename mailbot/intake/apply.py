@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,12 +46,19 @@ def apply_decision(
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
         cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
-        outgoing = app.replies.reply(decision.reply, situation, case, cc=cc, command_errors=errors, survey=decision.survey)
+        outgoing = app.replies.reply(decision.reply, situation, case, case_flags(decision, situation), cc=cc,
+                                     command_errors=errors, survey=decision.survey)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None:
         carry_out(app, session, decision, situation, case, entry, record.id)
     return Applied(record.id, case.number if case else None, reply_id)
+
+
+def case_flags(decision: Decision, situation: Situation) -> dict[str, Any]:
+    """What policy noticed about a new case, for its acknowledgment and the engineers' notice."""
+    return {"beyond_maintenance_allowance": decision.beyond_maintenance_allowance, "out_of_scope": list(decision.out_of_scope),
+            "maintenances_per_year": situation.plan.maintenances_per_year if situation.plan else None}
 
 
 def colleagues_in_copy(session: Session, situation: Situation) -> tuple[str, ...]:
@@ -80,7 +88,11 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
 def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,
                        entry: CaseMessage, inbound_id: int, work: CaseWork, sender: str) -> None:
     if decision.outcome is Outcome.CASE_OPENED:
-        work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments)
+        if decision.beyond_maintenance_allowance:
+            work.event("mailbot", "beyond_maintenance_allowance")
+        if decision.out_of_scope:
+            work.event("mailbot", "out_of_scope", ", ".join(decision.out_of_scope))
+        work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments, case_flags(decision, situation))
         return
     if decision.rule == "engineer_reply" and decision.engineer_message is not None and situation.engineer is not None:
         handle_engineer_reply(app, session, work, decision.engineer_message, situation.engineer, entry.attachments)

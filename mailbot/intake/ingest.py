@@ -26,6 +26,7 @@ from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
+    cases_of_type_between,
     requests_in_month,
     is_known_message,
     known_digest,
@@ -39,10 +40,12 @@ from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
-from mailbot.policy.classify import classify
+from mailbot.config import PlanSettings
+from mailbot.domain.directory import SenderStanding
+from mailbot.policy.classify import Classification, classify
 from mailbot.policy.decide import decide
 from mailbot.policy.rules import is_new_request
-from mailbot.policy.quota import month_window
+from mailbot.policy.quota import day_window, month_window, support_year
 from mailbot.app import App
 from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
@@ -258,6 +261,7 @@ class Ingestor:
         new_request = is_new_request(thread, sender, now, self._app.policy)
         if sender is not None and plan is not None and plan.requests_per_month is not None and new_request:
             used = requests_in_month(session, sender.account_id, *month_window(now, zone))
+        found = classify(message, plan, now.astimezone(zone).date()) if plan else None
         return Situation(
             message=message,
             sender=sender,
@@ -265,11 +269,25 @@ class Ingestor:
             auto_replies_to_sender_last_hour=auto_replies_since(session, email, now - timedelta(hours=1)) if email else 0,
             now=now,
             plan=plan,
-            classification=classify(message, plan, now.astimezone(zone).date()) if plan else None,
+            classification=found,
             requests_this_month=used,
+            maintenances_this_year=self._maintenances_this_year(session, sender, plan, found, new_request, now, zone),
             engineer=self._app.engineers.get(email),
             case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
         )
+
+    @staticmethod
+    def _maintenances_this_year(session: Session, sender: SenderStanding | None, plan: PlanSettings | None,
+                                found: Classification | None, new_request: bool, now: datetime, zone: ZoneInfo) -> int:
+        """Maintenance cases the account opened in the current contract year, when the plan limits them."""
+        if sender is None or plan is None or plan.maintenances_per_year is None or not new_request:
+            return 0
+        today = now.astimezone(zone).date()
+        contract = sender.contract_on(today)
+        if found is None or found.ticket_type != "maintenance" or contract is None:
+            return 0
+        start, end = day_window(*support_year(contract.starts_on, today), zone)
+        return cases_of_type_between(session, sender.account_id, "maintenance", start, end)
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
         now = self._app.clock.now()

@@ -151,6 +151,9 @@ def plan_context(
     context["requests_used"] = situation.requests_this_month
     context["quota_resets_on"] = long_local_date(next_month_start(today), language)
     context["maintenance_lead_days"] = plan.maintenance_lead_days if plan else None
+    context["maintenances_per_year"] = plan.maintenances_per_year if plan else None
+    context["beyond_maintenance_allowance"] = False  # the decision's, passed in `extra` for new cases
+    context["out_of_scope"] = []
     context["earliest_maintenance_date"] = (
         long_local_date(today + timedelta(days=plan.maintenance_lead_days), language) if plan else None
     )

@@ -24,18 +24,21 @@ LANGUAGES = ("es", "en")
 SAMPLE_MOMENT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SAMPLE_ZONE = ZoneInfo("America/Bogota")
 # Lines that between them cause every command error the catalogue has (tests check none is missing).
-SAMPLE_COMMAND_LINES = ("#frobnicate", "#priority P7", "#priority A1", "#type bug", "#assign zoe", "#close quizás",
-                        "#close duplicate", "#close solved 12", "#time 5x", "#time 0h", "#internal 12")
+SAMPLE_COMMAND_LINES = ("#frobnicate", "#priority P7", "#priority A1", "#type bug", "#type request", "#assign zoe",
+                        "#close quizás", "#close duplicate", "#close solved 12", "#time 5x", "#time 0h", "#internal 12")
 SAMPLE_PRIORITIES = ("P1", "P2", "P3", "P4")
+SAMPLE_TICKET_TYPES = ("problem", "question")  # a plan without requests: "#type request" is refused
 # What customers and operators write is theirs to choose; samples use each language so only our words are tested.
-SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta"},
-               "en": {"subject": "Sample subject", "text": "Text", "body": "Answer"}}
+SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta", "title": "Jefa de sistemas",
+                      "out_of_scope": "capacitacion"},
+               "en": {"subject": "Sample subject", "text": "Text", "body": "Answer", "title": "IT manager",
+                      "out_of_scope": "training"}}
 
 
 def sample_command_errors() -> tuple[CommandError, ...]:
     engineers = {"maria": "maria@example.com"}
     text = "\n".join(SAMPLE_COMMAND_LINES)
-    return parse_engineer_message(text, SAMPLE_PRIORITIES, engineers).errors
+    return parse_engineer_message(text, SAMPLE_PRIORITIES, engineers, SAMPLE_TICKET_TYPES).errors
 
 
 # An answer with every flaw a correction names: one rating understood, one out of range, one extra number.
@@ -72,6 +75,9 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "requests_used": 3,
         "quota_resets_on": long_local_date(date(2026, 12, 1), language),
         "maintenance_lead_days": 8,
+        "maintenances_per_year": 2,
+        "beyond_maintenance_allowance": True,
+        "out_of_scope": [sample["out_of_scope"]],
         "earliest_maintenance_date": long_local_date(date(2026, 12, 1), language),
         "requested_date": long_local_date(date(2026, 11, 27), language),
         "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
@@ -93,7 +99,8 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "closed_because": closed_because(close_reason, "CASE-2026-00002", language),
         "customer_text": sample["text"], "customer": "ana@example.com",
         "attachments_left_out": [], "attachments_left_out_more": 0, "what": "reply", "body": sample["body"],
-        "engineer_name": "María", "duplicate_of": "CASE-2026-00002" if close_reason == "duplicate" else None,
+        "engineer_name": "María", "contact_name": "Ana", "contact_title": sample["title"],
+        "contact_phone": "+57 1 555 0100 ext. 204", "duplicate_of": "CASE-2026-00002" if close_reason == "duplicate" else None,
         "survey": True,
         **survey_context(DEFAULT_SURVEY_ASPECTS, language),
         "close_after_days": 5,
@@ -109,14 +116,15 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
 OPTIONAL_KEYS = (
     "case_number", "priority", "priority_label", "ticket_type", "first_response_due", "resolution_due", "upgrade_hint",
     "requests_per_month", "maintenance_lead_days", "earliest_maintenance_date", "requested_date", "last_contract_end",
-    "next_contract_start",
+    "next_contract_start", "maintenances_per_year",
 )
 
 
 def sparse_context(language: str) -> dict[str, Any]:
     """The same keys with nothing known: no plan, no case, no dates."""
     return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
-            **survey_context(DEFAULT_SURVEY_ASPECTS, language)}
+            **survey_context(DEFAULT_SURVEY_ASPECTS, language),
+            "beyond_maintenance_allowance": False, "out_of_scope": []}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:

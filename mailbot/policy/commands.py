@@ -49,9 +49,11 @@ class EngineerMessage:
         return any(command.name == name for command in self.commands)
 
 
-def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: dict[str, str]) -> EngineerMessage:
+def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: dict[str, str],
+                           ticket_types: tuple[str, ...] = TICKET_TYPES) -> EngineerMessage:
     """Commands are the '#…' lines at the top (blank lines between them allowed); the rest is the message.
 
+    `priorities` and `ticket_types` are the case's plan's: other values are refused to the engineer.
     `engineers` maps lower-case names, first names and addresses to addresses, for #assign.
     """
     lines = text.replace("\r\n", "\n").split("\n")
@@ -66,7 +68,7 @@ def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: di
         match = COMMAND_LINE.match(line)
         if match is None:
             break
-        command, error = parse_command(match.group(1).lower(), match.group(2), priorities, engineers)
+        command, error = parse_command(match.group(1).lower(), match.group(2), Allowed(priorities, ticket_types), engineers)
         if error:
             key, params = error
             errors.append(CommandError(line.strip(), key, tuple(params.items())))
@@ -77,25 +79,24 @@ def parse_engineer_message(text: str, priorities: tuple[str, ...], engineers: di
     return EngineerMessage(tuple(commands), tuple(errors), body)
 
 
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """What the case's plan allows #priority and #type to set."""
+
+    priorities: tuple[str, ...]
+    ticket_types: tuple[str, ...] = TICKET_TYPES
+
+
 def parse_command(  # noqa: PLR0911 - one branch per command reads best
-    name: str, argument: str, priorities: tuple[str, ...], engineers: dict[str, str]
+    name: str, argument: str, allowed: Allowed, engineers: dict[str, str]
 ) -> tuple[Command | None, Problem | None]:
     argument = argument.strip()
     if name not in KNOWN:
         return None, ("unknown_command", {"known": ", ".join("#" + known for known in KNOWN)})
     if name == "priority":
-        level = argument.upper()
-        all_levels = {level for scheme in PRIORITY_SCHEMES.values() for level in scheme}
-        if level not in all_levels:
-            return None, ("needs_priority", {"choices": ", ".join(priorities)})
-        if level not in priorities:
-            return None, ("priority_not_in_plan", {"level": level, "choices": ", ".join(priorities)})
-        return Command("priority", level), None
+        return parse_priority(argument, allowed.priorities)
     if name == "type":
-        ticket_type = argument.lower()
-        if ticket_type not in TICKET_TYPES:
-            return None, ("needs_type", {"choices": syntax("type", TICKET_TYPES)})
-        return Command("type", ticket_type), None
+        return parse_type(argument, allowed.ticket_types)
     if name == "assign":
         address = engineers.get(argument.lower())
         if address is None:
@@ -114,6 +115,26 @@ def parse_command(  # noqa: PLR0911 - one branch per command reads best
     if argument:
         return None, ("takes_no_argument", {})
     return Command(name), None
+
+
+def parse_priority(argument: str, priorities: tuple[str, ...]) -> tuple[Command | None, Problem | None]:
+    level = argument.upper()
+    all_levels = {level for scheme in PRIORITY_SCHEMES.values() for level in scheme}
+    if level not in all_levels:
+        return None, ("needs_priority", {"choices": ", ".join(priorities)})
+    if level not in priorities:
+        return None, ("priority_not_in_plan", {"level": level, "choices": ", ".join(priorities)})
+    return Command("priority", level), None
+
+
+def parse_type(argument: str, ticket_types: tuple[str, ...]) -> tuple[Command | None, Problem | None]:
+    ticket_type = argument.lower()
+    if ticket_type not in TICKET_TYPES:
+        return None, ("needs_type", {"choices": syntax("type", TICKET_TYPES)})
+    if ticket_type not in ticket_types:
+        # The value is not quoted back: the engineer's line already shows it, and type names are English syntax.
+        return None, ("type_not_in_plan", {"choices": syntax("type", ticket_types)})
+    return Command("type", ticket_type), None
 
 
 def parse_close(argument: str) -> tuple[Command | None, Problem | None]:

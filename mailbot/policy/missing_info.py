@@ -15,6 +15,7 @@ class Detail(StrEnum):
     OPERATING_SYSTEM = "operating_system"
     ERROR_MESSAGE = "error_message"
     LOGS = "logs"
+    SAMPLE_CODE = "sample_code"  # seed 001: "código de ejemplo que permita aislar y reproducir el problema (si aplica)"
 
 
 VERSION = re.compile(
@@ -33,6 +34,17 @@ ERROR_MESSAGE = re.compile(
 LOG_WORDS = re.compile(r"\blogs?\b|\bregistros?\b|\bbitacora\b|\bconfig(?:uracion|uration)?\b|\bcaptura\b|\bscreenshot\b|\bdump\b")
 PRODUCT_HINT = re.compile(r"\b(?:producto|product|equipo|device|appliance|modelo|model|software|solucion|solution)\b\s*:?\s*\S+")
 LOG_TYPES = ("text/", "application/")
+# "If applicable" read as: a problem with software the customer builds on (an API, SDK, script, integration,
+# query, report or IVR flow). Hardware, RMA and plain product faults are never asked for code.
+PROGRAMMING = re.compile(
+    r"\bapi\b|\bsdk\b|\bscripts?\b|\bcodigo fuente\b|\bsource code\b|\bour code\b|\bnuestro codigo\b|\bintegraci(?:on|ones)\b"
+    r"|\bintegrations?\b|\bweb ?services?\b|\bwebhooks?\b|\bjson\b|\bxml\b|\bconsultas? sql\b"
+    r"|\bsql quer(?:y|ies)\b|\bstored procedures?\b|\bprocedimientos? almacenados?\b|\blibreria\b|\blibrary\b|\bplugins?\b"
+    r"|\bmacros?\b|\bflujo(?:s)? ivr\b|\bivr flows?\b"
+)
+# Code the customer already sent: a fenced or indented snippet, a typical line of code, or a source file.
+CODE_IN_TEXT = re.compile(r"```|^(?: {4}|\t)\S|\b(?:def|function|select|public|class|import)\b[^\n]*[({;=]", re.MULTILINE)
+CODE_FILES = (".py", ".js", ".ts", ".java", ".cs", ".php", ".sql", ".xml", ".json", ".sh", ".ps1", ".vb", ".rb", ".go")
 TYPES_WITH_DETAILS = frozenset({"problem", "rma"})
 
 
@@ -51,7 +63,18 @@ def missing_details(message: InboundMessage, ticket_type: str, products: tuple[s
             lacking.append(Detail.ERROR_MESSAGE)
         if not any(is_log_like(attachment.content_type, attachment.filename) for attachment in message.attachments):
             lacking.append(Detail.LOGS)
+    if ticket_type == "problem" and is_about_code(text) and not has_sample_code(message):
+        lacking.append(Detail.SAMPLE_CODE)
     return tuple(lacking)
+
+
+def is_about_code(folded_text: str) -> bool:
+    return bool(PROGRAMMING.search(folded_text))
+
+
+def has_sample_code(message: InboundMessage) -> bool:
+    return bool(CODE_IN_TEXT.search(message.text)) or any(
+        attachment.filename.lower().endswith(CODE_FILES) for attachment in message.attachments)
 
 
 def is_log_like(content_type: str, filename: str) -> bool:

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mailbot.config import TICKET_TYPES
 from mailbot.domain.decisions import Decision, Outcome, PolicySettings, ReplyKind, Situation
 from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
 from mailbot.policy.authentication import Boundary, is_sender_forged
 from mailbot.policy.commands import parse_engineer_message
 from mailbot.policy.conversation import SurveyAnswer, asks_for_escalation, is_short_thanks, own_words, parse_survey_answer
+from mailbot.policy.quota import is_beyond_allowance
+from mailbot.policy.scope import out_of_scope_phrases
 
 Rule = Callable[[Situation, PolicySettings], Decision | None]
 
@@ -105,8 +108,11 @@ def engineer_reply(situation: Situation, settings: PolicySettings) -> Decision |
         # From: alone is forgeable: only a reply to a notice we sent to this very address acts on a case.
         where = "outside any case thread" if thread is None else f"about {thread.case_number} but not in reply to its notice"
         return ignore("engineer_without_case", f"engineer {situation.engineer.email} wrote {where}")
-    priorities = situation.case_plan.priorities if situation.case_plan else ("P1", "P2", "P3", "P4")
-    parsed = parse_engineer_message(own_words(situation.message.text), priorities, dict(settings.engineer_names))
+    # The case's plan bounds #priority (its scheme) and #type (its ticket types); without a plan, any of them.
+    plan = situation.case_plan
+    priorities = plan.priorities if plan else ("P1", "P2", "P3", "P4")
+    parsed = parse_engineer_message(own_words(situation.message.text), priorities, dict(settings.engineer_names),
+                                    plan.ticket_types if plan else TICKET_TYPES)
     if parsed.errors:
         return Decision(Outcome.APPENDED, "engineer_command_errors", f"{len(parsed.errors)} invalid command(s) in {thread.case_number}",
                         ReplyKind.ENGINEER_COMMAND_ERRORS, engineer_message=parsed)
@@ -222,10 +228,29 @@ def local_today(situation: Situation, settings: PolicySettings) -> date:
 
 def open_case(situation: Situation, settings: PolicySettings) -> Decision | None:
     thread = situation.thread
+    beyond, phrases = is_beyond_maintenance_allowance(situation), out_of_scope(situation)
+    notes = "".join((f"; beyond the {situation.plan.maintenances_per_year if situation.plan else 0} included maintenances"
+                     " this contract year" if beyond else "",
+                     f"; out of scope? ({', '.join(phrases)})" if phrases else ""))
+    flags = {"beyond_maintenance_allowance": beyond, "out_of_scope": phrases}
     if thread is not None and belongs_to_thread(thread, situation.sender):
-        return Decision(Outcome.CASE_OPENED, "open_case", f"reply to {thread.case_number}, closed too long ago: new case",
-                        ReplyKind.ACKNOWLEDGMENT, related_case_id=thread.case_id)
-    return Decision(Outcome.CASE_OPENED, "open_case", "entitled request", ReplyKind.ACKNOWLEDGMENT)
+        return Decision(Outcome.CASE_OPENED, "open_case", f"reply to {thread.case_number}, closed too long ago: new case{notes}",
+                        ReplyKind.ACKNOWLEDGMENT, related_case_id=thread.case_id, **flags)
+    return Decision(Outcome.CASE_OPENED, "open_case", f"entitled request{notes}", ReplyKind.ACKNOWLEDGMENT, **flags)
+
+
+def is_beyond_maintenance_allowance(situation: Situation) -> bool:
+    plan, found = situation.plan, situation.classification
+    if plan is None or found is None or found.ticket_type != "maintenance":
+        return False
+    return is_beyond_allowance(situation.maintenances_this_year, plan.maintenances_per_year)
+
+
+def out_of_scope(situation: Situation) -> tuple[str, ...]:
+    plan = situation.plan
+    if plan is None or not plan.flag_out_of_scope:
+        return ()
+    return out_of_scope_phrases(situation.message.subject, situation.message.text, plan.out_of_scope_phrases)
 
 
 RULES: tuple[tuple[str, Rule], ...] = (

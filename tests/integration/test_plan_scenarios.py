@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.clock import FixedClock
-from mailbot.db.models import Case, InboundRecord
+from mailbot.db.models import Case, CaseEvent, InboundRecord
 from mailbot.app import App
 from mailbot.runtime.runner import run_once
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.cli import run_cli
 from tests.support.mailgen import customer_mail
 from tests.support.survey import ENGINEER, Mailboxes, answer_survey, closed_case, text_of
 
@@ -53,8 +54,10 @@ class Row:
     first_response: str | None = None  # local "YYYY-MM-DD HH:MM" in the calendar's zone
     resolution: str | None = None
     earlier_requests: int = 0  # requests already opened this month
+    earlier_subject: str = "[problem] earlier {n}"
     body: str = "Buenos días, necesitamos ayuda."
     reply_says: tuple[str, ...] = field(default=())
+    reply_lacks: tuple[str, ...] = field(default=())
 
 
 ROWS = [
@@ -94,6 +97,21 @@ ROWS = [
     Row("Calltech Gold: preventive maintenance 8 days ahead (accepted)", "gold", "[mantenimiento] ventana",
         TUESDAY_17H_BOGOTA, body="Proponemos el 15 de diciembre."),
     Row("Calltech Gold: RMA starts as a case", "gold", "[RMA] fuente dañada", TUESDAY_17H_BOGOTA),
+    # Two remote preventive maintenances per support year (contract from 2026-01-01); a third is opened, with a note.
+    Row("Calltech Gold: 2 preventive maintenances per support year (2nd included)", "gold", "[mantenimiento] ventana",
+        TUESDAY_17H_BOGOTA, body="Proponemos el 15 de diciembre.", earlier_requests=1, earlier_subject="[mantenimiento] ventana {n}",
+        reply_lacks=("más allá de los incluidos",)),
+    Row("Calltech Gold: 2 preventive maintenances per support year (3rd beyond the allowance)", "gold", "[mantenimiento] ventana",
+        TUESDAY_17H_BOGOTA, body="Proponemos el 15 de diciembre.", earlier_requests=2, earlier_subject="[mantenimiento] ventana {n}",
+        reply_says=("su plan incluye 2 por año de soporte", "va más allá de los incluidos")),
+    Row("Calltech Platinum: 2 preventive maintenances per support year (3rd beyond the allowance)", "platinum",
+        "[mantenimiento] ventana", TUESDAY_17H_BOGOTA, body="Proponemos el 15 de diciembre.", earlier_requests=2,
+        earlier_subject="[mantenimiento] ventana {n}", reply_says=("va más allá de los incluidos",)),
+    Row("Calltech Gold: out-of-scope request (capacitación) still opened", "gold", "Capacitación para operadores",
+        TUESDAY_17H_BOGOTA, body="Queremos una capacitación del módulo de grabación para cinco personas."),
+    Row("Calltech Gold: missing information includes sample code, if applicable", "gold", "Error en la API",
+        TUESDAY_17H_BOGOTA, body="La integración con la API de grabación devuelve error 500 desde ayer.",
+        reply_says=("código de ejemplo que permita reproducir el problema, si aplica",)),
     # Calltech Platinum 24x7; P3/P4 in normal (8x5) hours.
     Row("Calltech Platinum: P1 2h 24x7", "platinum", "[P1] caída", TUESDAY_17H_BOGOTA, priority="P1", first_response="2026-11-24 19:00"),
     Row("Calltech Platinum: P2 4h 24x7", "platinum", "[P2] degradado", TUESDAY_17H_BOGOTA, priority="P2", first_response="2026-11-24 21:00"),
@@ -117,11 +135,16 @@ def local(moment: datetime | None, plan: str) -> str | None:
     return None if moment is None else moment.astimezone(ZONES.get(plan, BOGOTA)).strftime("%Y-%m-%d %H:%M")
 
 
-def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: datetime) -> App:  # type: ignore[no-untyped-def]
-    config = write_config(tmp_path, db_url=f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
-                          delivery=smtp_delivery(smtp_sink), presets=("lastcall", "calltech", "xpears"), directory=directory(),
-                          limits={"auto_replies_per_sender_per_hour": 100})
-    return prepared_app(config, FixedClock(at))
+def scenario_config(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, db_url: str | None = None,  # type: ignore[no-untyped-def]
+                    **sections) -> Path:
+    return write_config(tmp_path, db_url=db_url or f"sqlite:///{tmp_path}/bot.db", source=imap_source(dovecot, mailbox_user, tmp_path),
+                        delivery=smtp_delivery(smtp_sink), presets=("lastcall", "calltech", "xpears"), directory=directory(),
+                        limits={"auto_replies_per_sender_per_hour": 100}, **sections)
+
+
+def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: datetime, db_url: str | None = None,  # type: ignore[no-untyped-def]
+                 **sections) -> App:
+    return prepared_app(scenario_config(tmp_path, dovecot, mailbox_user, smtp_sink, db_url, **sections), FixedClock(at))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.line for row in ROWS])
@@ -129,7 +152,7 @@ def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, s
     app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, row.at)
     sender = f"c@{row.plan}.test"
     for n in range(row.earlier_requests):
-        dovecot.append(mailbox_user, customer_mail(sender=sender, subject=f"[problem] earlier {n}"))
+        dovecot.append(mailbox_user, customer_mail(sender=sender, subject=row.earlier_subject.format(n=n)))
     if row.earlier_requests:
         run_once(app)
         smtp_sink.wait_for(row.earlier_requests)
@@ -147,6 +170,8 @@ def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, s
     text = reply.message.get_body(("plain",)).get_content()
     for phrase in row.reply_says:
         assert phrase in text, text
+    for phrase in row.reply_lacks:
+        assert phrase not in text, text
     if row.outcome != "case_opened":
         return
     assert case is not None
@@ -252,3 +277,110 @@ def test_survey_table_line(row: SurveyRow, tmp_path: Path, dovecot, mailbox_user
         case = session.scalars(select(Case)).one()
         assert ({rating.aspect: rating.rating for rating in case.survey_ratings}, case.survey_rating) == (row.ratings, row.overall)
     app.dispose()
+
+
+def received_by(smtp_sink, address: str, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The plain text of the mail `address` received, once `count` messages in all have arrived."""
+    return [mail.message.get_body(("plain",)).get_content() for mail in smtp_sink.wait_for(count) if address in mail.rcpt_tos]
+
+
+def notice_to_engineer(smtp_sink):  # type: ignore[no-untyped-def]
+    """The engineer's new-case notice, once it and the customer's acknowledgment arrived."""
+    return next(mail.message for mail in smtp_sink.wait_for(2) if ENGINEER["email"] in mail.rcpt_tos)
+
+
+def test_third_maintenance_of_the_support_year_is_flagged_for_the_engineer(  # type: ignore[no-untyped-def]
+    tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, db_url: str
+) -> None:
+    # Both databases: the count runs under the account's row lock (SELECT ... FOR UPDATE on PostgreSQL).
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_17H_BOGOTA, db_url, engineers=[ENGINEER])
+    for n in range(3):
+        dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject=f"[mantenimiento] ventana {n}",
+                                                   body="Proponemos el 15 de diciembre."))
+    run_once(app)
+    notices = received_by(smtp_sink, ENGINEER["email"], 6)
+    app.dispose()
+    assert ["MÁS ALLÁ DE LO INCLUIDO" in text for text in notices] == [False, False, True]
+    assert "el plan incluye 2 mantenimientos preventivos" in notices[2]
+
+
+def test_maintenances_count_again_in_a_new_support_year(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, datetime(2026, 12, 1, 10, 0, tzinfo=BOGOTA))
+    for n in range(2):
+        dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject=f"[mantenimiento] {n}"))
+    run_once(app)
+    smtp_sink.wait_for(2)
+    smtp_sink.clear()
+    app.clock.set(datetime(2027, 1, 5, 10, 0, tzinfo=BOGOTA))  # the contract started on 1 January: a new support year
+    dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject="[mantenimiento] enero", body="Proponemos el 20 de enero."))
+    run_once(app)
+    [ack] = smtp_sink.wait_for(1)
+    app.dispose()
+    assert "más allá de los incluidos" not in ack.message.get_body(("plain",)).get_content()
+
+
+def test_out_of_scope_spanish_request_is_opened_and_flagged_in_the_notice(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, TUESDAY_17H_BOGOTA, engineers=[ENGINEER])
+    dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject="Desarrollo de un reporte",
+                                               body="Buenos días, necesitamos desarrollar un reporte de llamadas por agente."))
+    assert run_once(app).ingest.outcomes == {"case_opened": 1}
+    notice = notice_to_engineer(smtp_sink).get_body(("plain",)).get_content()
+    with app.sessions() as session:
+        [event] = session.scalars(select(CaseEvent).where(CaseEvent.kind == "out_of_scope")).all()
+    app.dispose()
+    assert "¿FUERA DEL ALCANCE?" in notice and '"desarrollar"' in notice and "#close unsupported" in notice
+    assert event.detail == "desarrollar"
+
+
+def engineer_answers(app: App, dovecot, mailbox_user: str, smtp_sink, customer: str, subject: str, commands: str) -> str:  # type: ignore[no-untyped-def]
+    """A customer opens a case, the engineer replies to its notice with `commands`; returns what the engineer got back."""
+    dovecot.append(mailbox_user, customer_mail(sender=customer, subject=subject))
+    run_once(app)
+    notice = notice_to_engineer(smtp_sink)
+    smtp_sink.clear()
+    dovecot.append(mailbox_user, customer_mail(sender=ENGINEER["email"], sender_name=ENGINEER["name"], subject=f"Re: {notice['Subject']}",
+                                               in_reply_to=notice["Message-ID"].strip("<>"), body=f"{commands}\n\nHola, lo reviso."))
+    run_once(app)
+    [answer] = smtp_sink.wait_for(1)
+    assert answer.rcpt_tos == (ENGINEER["email"],)  # refused to the engineer; nothing reaches the customer
+    return answer.message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("customer", "at", "subject", "command", "refusal", "field", "kept"),
+    [
+        # Last Call Standard allows problem and question only.
+        ("c@standard.test", TUESDAY_NOON_SANTIAGO, "[problema] lento", "#type request",
+         "#type request: el plan de este caso no admite ese tipo; admitidos: #type problem|question", "ticket_type", "problem"),
+        # Calltech's scheme is P1-P4; A1 is Last Call's.
+        ("c@gold.test", TUESDAY_17H_BOGOTA, "[P2] degradado", "#priority A1",
+         "#priority A1: A1 no pertenece a la escala de prioridades de este plan (P1, P2, P3, P4)", "priority", "P2"),
+    ],
+    ids=["type outside LC Standard", "priority outside the P scheme"],
+)
+def test_commands_the_plan_does_not_allow_are_refused_to_the_engineer(  # type: ignore[no-untyped-def]
+    tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, customer: str, at: datetime, subject: str, command: str,
+    refusal: str, field: str, kept: str,
+) -> None:
+    app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, at, engineers=[ENGINEER])
+    answer = engineer_answers(app, dovecot, mailbox_user, smtp_sink, customer, subject, command)
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    app.dispose()
+    assert refusal in answer
+    assert getattr(case, field) == kept
+
+
+def test_contacts_title_and_phone_from_directory_import_reach_the_notice(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    config = scenario_config(tmp_path, dovecot, mailbox_user, smtp_sink, engineers=[ENGINEER])
+    app = prepared_app(config, FixedClock(TUESDAY_17H_BOGOTA))
+    (tmp_path / "details.toml").write_text(
+        '[[accounts]]\nkey = "gold"\nname = "Cliente gold"\nplan = "gold"\ntimezone = "America/Bogota"\n'
+        'contracts = [{ reference = "gold-1", starts_on = 2026-01-01, ends_on = 2027-12-31 }]\n'
+        'contacts = [{ email = "c@gold.test", name = "Cliente", title = "Jefa de sistemas", phone = "+57 1 555 0100 ext. 204" }]\n')
+    assert "1 contacts updated" in run_cli(config, "directory", "import", str(tmp_path / "details.toml")).stdout
+    dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject="[P3] consulta"))
+    run_once(app)
+    notice = notice_to_engineer(smtp_sink).get_body(("plain",)).get_content()
+    app.dispose()
+    assert "Contacto:           Cliente, Jefa de sistemas, tel. +57 1 555 0100 ext. 204" in notice

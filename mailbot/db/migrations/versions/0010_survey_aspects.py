@@ -1,6 +1,6 @@
 """Closure surveys by aspect: one rating per configured aspect, and the one correction an incomplete answer gets.
 
-Revision ID: 0014
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
