@@ -14,6 +14,7 @@ from mailbot.domain.messages import InboundMessage
 if TYPE_CHECKING:
     from mailbot.policy.classify import Classification
     from mailbot.policy.commands import EngineerMessage
+    from mailbot.policy.prepaid_hours import CardBalance
 
 
 class Outcome(StrEnum):
@@ -52,6 +53,9 @@ class Situation:
     requests_this_month: int = 0  # cases the account opened this calendar month (its time zone)
     engineer: EngineerSettings | None = None  # the sender is one of our engineers
     case_plan: PlanSettings | None = None  # the plan of the case the message threads into
+    # The current prepaid-hours card of the account concerned (the case's for an engineer, else the sender's);
+    # None: no prepaid hours.
+    prepaid_hours: CardBalance | None = None
 
 
 @dataclass(frozen=True, slots=True)

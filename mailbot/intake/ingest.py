@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
-from mailbot.db.models import InboundRecord, QuarantinedMessage
+from mailbot.db.models import Account, InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
     requests_in_month,
@@ -34,6 +34,7 @@ from mailbot.db.queries import (
     thread_match,
 )
 from mailbot.domain.decisions import Situation
+from mailbot.domain.directory import SenderStanding, ThreadMatch
 from mailbot.errors import causes
 from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
@@ -43,6 +44,8 @@ from mailbot.policy.classify import classify
 from mailbot.policy.decide import decide
 from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import month_window
+from mailbot.policy.prepaid_hours import CardBalance
+from mailbot.cases.prepaid_hours import account_today, balance_of, card_terms
 from mailbot.app import App
 from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource
@@ -269,7 +272,24 @@ class Ingestor:
             requests_this_month=used,
             engineer=self._app.engineers.get(email),
             case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
+            prepaid_hours=self._prepaid_hours(session, sender, thread, email, now),
         )
+
+    def _prepaid_hours(self, session: Session, sender: SenderStanding | None, thread: ThreadMatch | None, email: str,
+                       now: datetime) -> CardBalance | None:
+        """The card an engineer's #time would draw on (the case's account), or the one a new case's acknowledgment names."""
+        if email in self._app.engineers and thread is not None:
+            account_id = thread.account_id
+        elif sender is not None:
+            account_id = sender.account_id
+        else:
+            return None
+        account = session.get(Account, account_id)
+        if account is None:
+            return None
+        today = account_today(account, self._app.settings.support.default_timezone, now)
+        terms = card_terms(session, account, self._app.catalog.plan(account.plan_name), today)
+        return balance_of(session, account.id, terms) if terms else None
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
         now = self._app.clock.now()
