@@ -141,7 +141,7 @@ def _card_view(reference: str, starts_on: date, expires_on: date, granted: float
 def _entries(session: Session, card_id: int) -> list[dict[str, object]]:
     rows = session.execute(
         select(PrepaidHoursEntry, Case.number).outerjoin(Case, PrepaidHoursEntry.case_id == Case.id)
-        .where(PrepaidHoursEntry.card_id == card_id).order_by(PrepaidHoursEntry.at, PrepaidHoursEntry.id)
+        .where(PrepaidHoursEntry.card_id == card_id).order_by(PrepaidHoursEntry.id)  # as recorded: the grant first
     ).all()
     return [{"kind": entry.kind, "at": entry.at.isoformat(), "hours": entry.hours, "case": number,
              "engineer": entry.engineer, "overdraft": entry.overdraft} for entry, number in rows]
