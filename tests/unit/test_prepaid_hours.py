@@ -105,3 +105,15 @@ def test_plans_without_hours_have_no_card() -> None:
 def test_balance_and_hours_as_people_write_them() -> None:
     assert CardBalance(CARD, 11.0).remaining == -1.0
     assert (format_hours(1.5), format_hours(2.0), format_hours(0.25)) == ("1.5", "2", "0.25")
+
+
+def test_the_directory_may_give_a_contract_its_own_hours(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mailbot.directory.files import read_directory_file
+
+    path = tmp_path / "directory.csv"
+    path.write_text("account_key,account_name,plan,contract_reference,contract_starts_on,contract_ends_on,"
+                    "contract_prepaid_remote_hours,contact_email\n"
+                    "bank,Banco,managed,XP-1,2026-01-01,2026-12-31,40,ana@bank.example.com\n"
+                    "bank,Banco,managed,XP-2,2027-01-01,,,ana@bank.example.com\n")
+    [account] = read_directory_file(path).accounts
+    assert [(contract.reference, contract.prepaid_remote_hours) for contract in account.contracts] == [("XP-1", 40.0), ("XP-2", None)]

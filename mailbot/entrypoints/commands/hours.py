@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases.prepaid_hours import account_cards, account_today, contract_terms
 from mailbot.db.models import Account
-from mailbot.entrypoints.shared import app_from, print_json
+from mailbot.entrypoints.shared import print_json, read_view
 from mailbot.entrypoints.tables import render_table, short
 from mailbot.policy.prepaid_hours import format_hours, has_prepaid_hours
 from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK
@@ -40,6 +40,11 @@ def account_hours(app: App, session: Session, account: Account) -> dict[str, Any
     return {"account": account.key, "account_name": account.name, "plan": account.plan_name, "periods": cards}
 
 
+def account_view(app: App, session: Session, key: str) -> dict[str, Any] | None:
+    account = session.scalars(select(Account).where(func.lower(Account.key) == key.lower())).one_or_none()
+    return account_hours(app, session, account) if account is not None else None
+
+
 def accounts_with_hours(app: App, session: Session) -> list[Account]:
     accounts = session.scalars(select(Account).order_by(Account.key))
     return [account for account in accounts
@@ -52,12 +57,8 @@ def plan_hours(app: App, account: Account) -> float:
 
 
 def cmd_hours_list(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    try:
-        with app.sessions() as session:
-            accounts = [account_hours(app, session, account) for account in accounts_with_hours(app, session)]
-    finally:
-        app.dispose()
+    accounts = read_view(arguments, lambda app, session: [account_hours(app, session, account)
+                                                          for account in accounts_with_hours(app, session)])
     rows = [{"account": item["account"], "plan": item["plan"], **period} for item in accounts for period in item["periods"]
             if arguments.all or period["state"] == "current"]
     if arguments.json:
@@ -68,13 +69,7 @@ def cmd_hours_list(arguments: argparse.Namespace) -> int:
 
 
 def cmd_hours_show(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    try:
-        with app.sessions() as session:
-            account = session.scalars(select(Account).where(func.lower(Account.key) == arguments.account.lower())).one_or_none()
-            view = account_hours(app, session, account) if account is not None else None
-    finally:
-        app.dispose()
+    view = read_view(arguments, lambda app, session: account_view(app, session, arguments.account))
     if view is None:
         print(f"error: no account {arguments.account}", file=sys.stderr)
         return EXIT_FAILURE
