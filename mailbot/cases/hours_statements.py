@@ -36,8 +36,15 @@ def debit_prepaid_hours(app: App, session: Session, work: CaseWork, command: Com
     if terms is None or plan is None:
         return
     card = open_card(session, account.id, terms, work.now)
-    add_debit(session, card, work.case.id, actor, command.hours, at, command.detail == OVERDRAFT)
-    remaining = card.granted - used_hours(session, card.id)
+    before = card.granted - used_hours(session, card.id)
+    overdraft = command.detail == OVERDRAFT
+    if not overdraft and command.hours > before + 1e-9:
+        # Another engineer's debit committed after policy read the balance: never a silent overdraft.
+        overdraft = True
+        work.event("mailbot", "hours_overdraft", f"{format_hours(command.hours)} h past the balance of {format_hours(before)} h"
+                                                 " (another debit came first): recorded as an overdraft")
+    add_debit(session, card, work.case.id, actor, command.hours, at, overdraft)
+    remaining = before - command.hours
     sent = [kind for kind, moment in ((LOW, card.low_statement_at), (EXHAUSTED, card.exhausted_statement_at)) if moment]
     for kind in statements_due(card.granted, remaining, plan.prepaid_hours_low_at, sent):
         send_statement(app, session, work, account, card, kind, remaining)

@@ -153,3 +153,21 @@ def test_plans_without_prepaid_hours_log_time_as_before(tmp_path: Path, sqlite_u
         assert session.scalars(select(Case)).one().remote_hours == 30.0
         assert session.scalars(select(PrepaidHoursEntry)).all() == []
     app.dispose()
+
+
+def test_a_debit_that_lost_a_race_for_the_balance_is_recorded_as_an_overdraft(  # type: ignore[no-untyped-def]
+        bot: App, dovecot, mailbox_user: str, smtp_sink) -> None:
+    from mailbot.cases.hours_statements import debit_prepaid_hours
+    from mailbot.cases.work import CaseWork
+    from mailbot.policy.commands import Command
+
+    deliver(bot, dovecot, mailbox_user, smtp_sink, customer_mail(sender="ana@bank.test", subject="[P3] VPN"), 4)
+    with bot.sessions() as session:
+        work = CaseWork(bot, session, session.scalars(select(Case)).one(), START)
+        # Both passed policy against 10 h; the second is applied after the first committed.
+        for hours in (9.0, 2.0):
+            debit_prepaid_hours(bot, session, work, Command("time", f"{hours}h", hours=hours), "maria@vendor.test", START)
+        session.commit()
+        debits = [(entry.hours, entry.overdraft) for entry in
+                  session.scalars(select(PrepaidHoursEntry).where(PrepaidHoursEntry.kind == "debit").order_by(PrepaidHoursEntry.id))]
+    assert debits == [(9.0, False), (2.0, True)]
