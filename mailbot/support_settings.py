@@ -129,7 +129,8 @@ class PlanSettings(Section):
     proactive_alerts: bool = False
     account_managers: bool = False  # TAM/CAM receive copies of case notices
     queue_priority: int = 0  # higher is served first
-    prepaid_remote_hours: float = Field(default=0, ge=0)
+    prepaid_remote_hours: float = Field(default=0, ge=0)  # a card per contract period; a contract may set its own
+    prepaid_hours_low_at: float = Field(default=0.25, gt=0, lt=1)  # statement when the balance drops below this share
     upgrade_hint: LocalizedText | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
     maintenance_lead_days: int = Field(default=8, ge=0)
     # Preventive maintenances included per contract year (counted from the contract's start); a further one is

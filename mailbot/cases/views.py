@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from mailbot.cases.prepaid_hours import case_entries
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, InboundRecord, OutboxMessage, QuarantinedMessage
 
 
@@ -66,6 +67,7 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
         "survey_ratings": {row.aspect: row.rating for row in case.survey_ratings},
         "escalation_requested_at": _iso(case.escalation_requested_at),
     })
+    summary["prepaid_hours"] = case_entries(session, case.id)
     summary["events"] = [
         {"at": event.at.isoformat(), "actor": event.actor, "kind": event.kind, "detail": event.detail}
         for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))

@@ -26,6 +26,7 @@ from mailbot.policy.commands import Command
 from mailbot.policy.conversation import SurveyAnswer, own_words
 from mailbot.policy.decide import is_replyable
 from mailbot.app import App
+from mailbot.cases.hours_statements import debit_prepaid_hours
 
 SURVEYED = ("solved", "inactive")
 ENGINEER_THREAD_REFERENCES = 10  # newest notices named in References beside the first
@@ -75,11 +76,16 @@ class CaseWork:
         self.case = case
         self._now = now
         self._notices = Notices(app.settings.support, app.replies.renderer)
+        self._written_at = now  # when the engineer wrote the commands being applied (their ledger date)
         self.escalation_requested = False  # an #escalate command was applied: the SLA stage sends it
 
     @property
     def now(self) -> datetime:
         return self._now
+
+    @property
+    def notices(self) -> Notices:
+        return self._notices
 
     # -- who ------------------------------------------------------------------------------------------
 
@@ -236,7 +242,8 @@ class CaseWork:
 
     # -- state ----------------------------------------------------------------------------------------
 
-    def apply_commands(self, commands: tuple[Command, ...], actor: str) -> None:
+    def apply_commands(self, commands: tuple[Command, ...], actor: str, written_at: datetime | None = None) -> None:
+        self._written_at = written_at or self._now
         for command in commands:
             self.event(actor, f"#{command.name}", " ".join(filter(None, (command.argument, command.detail))))
             handler = getattr(self, f"_command_{command.name}")
@@ -292,6 +299,7 @@ class CaseWork:
         account = self._session.get(Account, self.case.account_id)
         if account is not None:
             account.remote_hours_used += command.hours
+        debit_prepaid_hours(self._app, self._session, self, command, actor, self._written_at)
 
     def _command_escalate(self, command: Command, actor: str) -> None:
         # The escalation itself is the SLA capability's (which builds on this module): the caller runs it.

@@ -88,6 +88,7 @@ class Contract(Base):
     reference: Mapped[str] = mapped_column(String(128))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)  # None: open-ended (e.g. free while products are held)
+    prepaid_remote_hours: Mapped[float | None] = mapped_column(Float)  # None: the plan's prepaid hours
     account: Mapped[Account] = relationship(back_populates="contracts")
 
 
@@ -161,6 +162,41 @@ class SurveyRating(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     aspect: Mapped[str] = mapped_column(String(64))
     rating: Mapped[int] = mapped_column(Integer)
+
+
+class PrepaidHoursCard(Base):
+    """An account's prepaid remote-support hours for one contract period (seed 003's "tarjeta prepaga").
+
+    The unique row makes one card per period; its statement columns make each statement go out once.
+    """
+
+    __tablename__ = "prepaid_hours_cards"
+    __table_args__ = (UniqueConstraint("account_id", "contract_reference", "starts_on"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    contract_reference: Mapped[str] = mapped_column(String(128))
+    starts_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)  # the last day its hours may be used
+    granted: Mapped[float] = mapped_column(Float)
+    low_statement_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # "below the threshold" statement queued
+    exhausted_statement_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # "run out" statement queued
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    entries: Mapped[list[PrepaidHoursEntry]] = relationship(back_populates="card", order_by="PrepaidHoursEntry.id")
+
+
+class PrepaidHoursEntry(Base):
+    """One line of a card's ledger: its grant, or hours an engineer logged on a case (#time)."""
+
+    __tablename__ = "prepaid_hours_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("prepaid_hours_cards.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "grant" | "debit"
+    hours: Mapped[float] = mapped_column(Float)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    engineer: Mapped[str | None] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)  # a debit: when the engineer wrote it
+    overdraft: Mapped[bool] = mapped_column(Boolean, default=False)  # logged past the balance with "overdraft"
+    card: Mapped[PrepaidHoursCard] = relationship(back_populates="entries")
 
 
 class CaseMessage(Base):

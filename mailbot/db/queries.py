@@ -33,7 +33,7 @@ def sender_standing(session: Session, email: str) -> SenderStanding | None:
         timezone=contact.timezone or account.timezone,
         account_timezone=account.timezone,
         contracts=tuple(
-            ContractTerm(term.reference, term.starts_on, term.ends_on) for term in account.contracts
+            ContractTerm(term.reference, term.starts_on, term.ends_on, term.prepaid_remote_hours) for term in account.contracts
         ),
     )
 

@@ -31,6 +31,7 @@ class ContractRecord(Record):
     reference: str = Field(min_length=1, max_length=128)
     starts_on: date
     ends_on: date | None = None
+    prepaid_remote_hours: float | None = Field(default=None, ge=0)  # this contract's card; None: the plan's hours
 
     @model_validator(mode="after")
     def _ordered(self) -> "ContractRecord":
@@ -128,7 +129,7 @@ def check_zone(value: str | None) -> str | None:
 
 
 CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country", "tam", "cam")
-CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on")
+CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on", "contract_prepaid_remote_hours")
 CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone", "contact_title", "contact_phone")
 # Digits with the usual separators, then optionally an extension: "ext. 204", "ext 204", "extensión 204", "x204".
 PHONE = re.compile(r"[+(]?\d[\d ().\-/]{3,40}(?:\s*(?:ext\.?|extensi[oó]n|x)\s*\d{1,6})?", re.IGNORECASE)
@@ -174,6 +175,7 @@ def _from_csv(text: str) -> dict[str, Any]:
                 "reference": row["contract_reference"],
                 "starts_on": row.get("contract_starts_on") or None,
                 "ends_on": row.get("contract_ends_on") or None,
+                "prepaid_remote_hours": row.get("contract_prepaid_remote_hours") or None,
             }
             if contract not in account["contracts"]:
                 account["contracts"].append(contract)

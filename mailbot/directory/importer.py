@@ -137,10 +137,13 @@ def _sync_contracts(session: Session, account: Account, record: AccountRecord, r
     for item in record.contracts:
         contract = existing.pop(item.reference, None)
         if contract is None:
-            session.add(Contract(account_id=account.id, reference=item.reference, starts_on=item.starts_on, ends_on=item.ends_on))
+            session.add(Contract(account_id=account.id, reference=item.reference, starts_on=item.starts_on, ends_on=item.ends_on,
+                                 prepaid_remote_hours=item.prepaid_remote_hours))
             report.changes["contracts created"] += 1
-        elif (contract.starts_on, contract.ends_on) != (item.starts_on, item.ends_on):
+        elif (contract.starts_on, contract.ends_on, contract.prepaid_remote_hours) != (
+                item.starts_on, item.ends_on, item.prepaid_remote_hours):
             contract.starts_on, contract.ends_on = item.starts_on, item.ends_on
+            contract.prepaid_remote_hours = item.prepaid_remote_hours
             report.changes["contracts updated"] += 1
     for contract in existing.values():
         session.delete(contract)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mailbot.policy.classify import Classification
     from mailbot.policy.commands import EngineerMessage
     from mailbot.policy.conversation import SurveyAnswer
+    from mailbot.policy.prepaid_hours import CardBalance
 
 
 class Outcome(StrEnum):
@@ -55,6 +56,9 @@ class Situation:
     maintenances_this_year: int = 0  # maintenance cases the account opened this contract year, before this one
     engineer: EngineerSettings | None = None  # the sender is one of our engineers
     case_plan: PlanSettings | None = None  # the plan of the case the message threads into
+    # The current prepaid-hours card of the account concerned (the case's for an engineer, else the sender's);
+    # None: no prepaid hours.
+    prepaid_hours: CardBalance | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ class ContractTerm:
     reference: str
     starts_on: date
     ends_on: date | None  # None: no end date (e.g. free support while the customer holds products)
+    prepaid_remote_hours: float | None = None  # None: the plan's prepaid hours
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,8 @@ from mailbot.db.migrate import ensure_schema_current
 from mailbot.entrypoints.tables import render_table, short
 from mailbot.logs import configure_logging
 from mailbot.runtime.exit_codes import EXIT_OK
+
+T = TypeVar("T")
 
 
 def settings_from(arguments: argparse.Namespace) -> tuple[Settings, Path]:
@@ -36,14 +38,19 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dict[str, Any]]], columns: tuple[str, ...]) -> int:
-    """Run a read-only view and print it as a table, or as JSON with --json."""
+def read_view(arguments: argparse.Namespace, query: Callable[[App, Session], T]) -> T:
+    """Run a read-only view in one session of a freshly wired app, and let the app go."""
     app = app_from(arguments)
     try:
         with app.sessions() as session:
-            rows = query(session)
+            return query(app, session)
     finally:
         app.dispose()
+
+
+def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dict[str, Any]]], columns: tuple[str, ...]) -> int:
+    """Run a read-only view and print it as a table, or as JSON with --json."""
+    rows = read_view(arguments, lambda _app, session: query(session))
     if arguments.json:
         print_json(rows)
     else:

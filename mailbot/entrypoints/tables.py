@@ -55,6 +55,11 @@ def describe_case(case: dict[str, Any]) -> str:
         for attachment in message["attachments"]:
             lines.append(f"   attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
         lines.append("")
+    if case.get("prepaid_hours"):
+        lines.append("prepaid hours:")
+        lines += [f"  {entry['at'][:19]}  {entry['hours']:g} h  {entry['engineer']}  contract {entry['contract']}"
+                  f"{'  overdraft' if entry['overdraft'] else ''}" for entry in case["prepaid_hours"]]
+        lines.append("")
     if case.get("events"):
         lines.append("events:")
         lines += [f"  {event['at'][:19]}  {event['actor']}  {event['kind']} {event['detail']}".rstrip() for event in case["events"]]

@@ -95,7 +95,8 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
         work.notify_new_case(situation.message.text, sender, inbound_id, entry.attachments, case_flags(decision, situation))
         return
     if decision.rule == "engineer_reply" and decision.engineer_message is not None and situation.engineer is not None:
-        handle_engineer_reply(app, session, work, decision.engineer_message, situation.engineer, entry.attachments)
+        handle_engineer_reply(app, session, work, decision.engineer_message, situation.engineer, entry.attachments,
+                              written_at(situation))
     elif decision.rule == "thread_reply":
         work.resume_if_waiting(sender)
         work.forward_customer_message(situation.message.text, sender, "reply", inbound_id, entry.attachments)
@@ -122,16 +123,22 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
 
 
 def handle_engineer_reply(app: App, session: Session, work: CaseWork, message: EngineerMessage,
-                          engineer: EngineerSettings, attachments: list[StoredAttachment]) -> None:
+                          engineer: EngineerSettings, attachments: list[StoredAttachment], written_at: datetime) -> None:
     """Commands first (priority, type, ...), then the answer goes out, then a close or reopen takes effect."""
     late = ("close", "reopen")
-    work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email)
+    work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email, written_at)
     if work.escalation_requested:
         session.flush()
         escalate_locked(app, session, work.case, work.now, customer_request=True)
     if message.body.strip() and not message.internal:
         work.relay_to_customer(engineer, message.body.strip(), attachments)
     work.apply_commands(tuple(c for c in message.commands if c.name in late), engineer.email)
+
+
+def written_at(situation: Situation) -> datetime:
+    """The message's Date, unless it claims to be later than its arrival (a wrong clock, or a lie)."""
+    date = situation.message.date
+    return date if date is not None and date <= situation.now else situation.now
 
 
 def inbound_record(decision: Decision, situation: Situation, source: str, source_ref: str) -> InboundRecord:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
-from mailbot.db.models import InboundRecord, QuarantinedMessage
+from mailbot.db.models import Account, InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
     cases_of_type_between,
@@ -35,6 +35,7 @@ from mailbot.db.queries import (
     thread_match,
 )
 from mailbot.domain.decisions import Situation
+from mailbot.domain.directory import SenderStanding, ThreadMatch
 from mailbot.errors import causes
 from mailbot.domain.messages import InboundMessage
 from mailbot.logs import fields
@@ -46,6 +47,8 @@ from mailbot.policy.classify import Classification, classify
 from mailbot.policy.decide import decide
 from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import day_window, month_window, support_year
+from mailbot.policy.prepaid_hours import CardBalance
+from mailbot.cases.prepaid_hours import account_today, balance_of, card_terms
 from mailbot.app import App
 from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
@@ -274,6 +277,7 @@ class Ingestor:
             maintenances_this_year=self._maintenances_this_year(session, sender, plan, found, new_request, now, zone),
             engineer=self._app.engineers.get(email),
             case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
+            prepaid_hours=self._prepaid_hours(session, sender, thread, email, now),
         )
 
     @staticmethod
@@ -288,6 +292,22 @@ class Ingestor:
             return 0
         start, end = day_window(*support_year(contract.starts_on, today), zone)
         return cases_of_type_between(session, sender.account_id, "maintenance", start, end)
+
+    def _prepaid_hours(self, session: Session, sender: SenderStanding | None, thread: ThreadMatch | None, email: str,
+                       now: datetime) -> CardBalance | None:
+        """The card an engineer's #time would draw on (the case's account), or the one a new case's acknowledgment names."""
+        if email in self._app.engineers and thread is not None:
+            account_id = thread.account_id
+        elif sender is not None:
+            account_id = sender.account_id
+        else:
+            return None
+        account = session.get(Account, account_id)
+        if account is None:
+            return None
+        today = account_today(account, self._app.settings.support.default_timezone, now)
+        terms = card_terms(session, account, self._app.catalog.plan(account.plan_name), today)
+        return balance_of(session, account.id, terms) if terms else None
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
         now = self._app.clock.now()

@@ -55,6 +55,9 @@ LABELS: dict[str, dict[str, Any]] = {
             "needs_hours": "faltan las horas, p. ej. 1.5h o 90m",
             "needs_positive_time": "el tiempo debe ser mayor que cero",
             "takes_no_argument": "no lleva argumentos",
+            "hours_exceed_balance": "{hours} h superan el saldo de horas prepagas de la cuenta ({remaining} h, vencen el"
+                                    " {expires_on}); no se registró nada. Escriba #time {hours}h overdraft para registrarlas"
+                                    " igualmente como sobregiro",
         },
     },
     "en": {
@@ -100,6 +103,9 @@ LABELS: dict[str, dict[str, Any]] = {
             "needs_hours": "needs hours such as 1.5h or 90m",
             "needs_positive_time": "needs a positive time",
             "takes_no_argument": "takes no argument",
+            "hours_exceed_balance": "{hours} h exceed the account's prepaid-hours balance ({remaining} h, expiring"
+                                    " {expires_on}); nothing was logged. Write #time {hours}h overdraft to log them"
+                                    " anyway as an overdraft",
         },
     },
 }

@@ -20,6 +20,7 @@ from mailbot.outbound.templates import TemplateRenderer
 from mailbot.policy.commands import CommandError
 from mailbot.policy.conversation import SurveyAnswer
 from mailbot.policy.missing_info import missing_details
+from mailbot.policy.prepaid_hours import format_hours
 from mailbot.policy.quota import next_month_start
 
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -157,6 +158,10 @@ def plan_context(
     context["earliest_maintenance_date"] = (
         long_local_date(today + timedelta(days=plan.maintenance_lead_days), language) if plan else None
     )
+    card = situation.prepaid_hours
+    context["prepaid_hours_remaining"] = format_hours(max(card.remaining, 0.0)) if card else None
+    context["prepaid_hours_granted"] = format_hours(card.terms.granted) if card else None
+    context["prepaid_hours_expires_on"] = long_local_date(card.terms.expires_on, language) if card else None
     context["requested_date"] = (
         long_local_date(found.requested_date, language) if found is not None and found.requested_date else None
     )

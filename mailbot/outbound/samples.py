@@ -17,6 +17,7 @@ from mailbot.outbound.survey import survey_context
 from mailbot.policy.commands import CommandError, parse_engineer_message
 from mailbot.policy.conversation import SurveyAnswer
 from mailbot.support_settings import DEFAULT_SURVEY_ASPECTS
+from mailbot.policy.prepaid_hours import CardBalance, CardTerms, time_command_problems
 
 LANGUAGES = ("es", "en")
 
@@ -38,7 +39,10 @@ SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "
 def sample_command_errors() -> tuple[CommandError, ...]:
     engineers = {"maria": "maria@example.com"}
     text = "\n".join(SAMPLE_COMMAND_LINES)
-    return parse_engineer_message(text, SAMPLE_PRIORITIES, engineers, SAMPLE_TICKET_TYPES).errors
+    parsed = parse_engineer_message(text, SAMPLE_PRIORITIES, engineers, SAMPLE_TICKET_TYPES)
+    card = CardBalance(CardTerms("C-1", date(2026, 1, 1), date(2026, 12, 31), 10.0), 9.0)
+    return parsed.errors + tuple(time_command_problems(parse_engineer_message("#time 2h", SAMPLE_PRIORITIES, engineers).commands,
+                                                       card))
 
 
 # An answer with every flaw a correction names: one rating understood, one out of range, one extra number.
@@ -82,11 +86,13 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "requested_date": long_local_date(date(2026, 11, 27), language),
         "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
         **survey_context(DEFAULT_SURVEY_ASPECTS, language, SAMPLE_SURVEY_ANSWER),
+        "prepaid_hours_remaining": "2.5", "prepaid_hours_granted": "10",
+        "prepaid_hours_expires_on": long_local_date(date(2026, 12, 31), language),
     }
 
 
 NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder",
-                "escalation_notice")
+                "escalation_notice", "prepaid_hours_statement")
 
 
 def notice_context(language: str, status: str = "open", close_reason: str = "solved", clock: str = "response",
@@ -110,13 +116,17 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "breach_at": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language), "late_by": "1 h 00 min",
         "customer_request": False,
         "history": ["2026-11-24 08:00 maria: #priority P1"],
+        "statement": "exhausted", "hours_granted": "10", "hours_used": "11", "hours_remaining": "0", "hours_overdrawn": "1",
+        "hours_expires_on": long_local_date(date(2026, 12, 31), language), "contract_reference": "C-1", "low_at_percent": 25,
+        "recent_debits": [{"at": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language), "hours": "1.5",
+                           "case_number": "CASE-2026-00001", "engineer": "maria@example.com", "overdraft": True}],
     }
 
 
 OPTIONAL_KEYS = (
     "case_number", "priority", "priority_label", "ticket_type", "first_response_due", "resolution_due", "upgrade_hint",
     "requests_per_month", "maintenance_lead_days", "earliest_maintenance_date", "requested_date", "last_contract_end",
-    "next_contract_start", "maintenances_per_year",
+    "next_contract_start", "prepaid_hours_remaining", "prepaid_hours_granted", "prepaid_hours_expires_on", "maintenances_per_year",
 )
 
 

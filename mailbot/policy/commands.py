@@ -105,13 +105,7 @@ def parse_command(  # noqa: PLR0911 - one branch per command reads best
     if name == "close":
         return parse_close(argument)
     if name == "time":
-        try:
-            hours = parse_duration(argument.replace(",", ".")) / timedelta(hours=1)
-        except ValueError:
-            return None, ("needs_hours", {})
-        if hours <= 0:
-            return None, ("needs_positive_time", {})
-        return Command("time", argument, hours=hours), None
+        return parse_time(argument)
     if argument:
         return None, ("takes_no_argument", {})
     return Command(name), None
@@ -135,6 +129,21 @@ def parse_type(argument: str, ticket_types: tuple[str, ...]) -> tuple[Command | 
         # The value is not quoted back: the engineer's line already shows it, and type names are English syntax.
         return None, ("type_not_in_plan", {"choices": syntax("type", ticket_types)})
     return Command("type", ticket_type), None
+
+
+def parse_time(argument: str) -> tuple[Command | None, Problem | None]:
+    """'#time 1.5h', '#time 1h30m overdraft' (the word allows a debit past the prepaid balance, recorded as such)."""
+    amount, _, rest = argument.partition(" ")
+    overdraft = rest.strip().lower() == "overdraft"
+    if rest.strip() and not overdraft:
+        amount = argument  # not our word: let the duration parser say what it expects
+    try:
+        hours = parse_duration(amount.replace(",", ".")) / timedelta(hours=1)
+    except ValueError:
+        return None, ("needs_hours", {})
+    if hours <= 0:
+        return None, ("needs_positive_time", {})
+    return Command("time", amount, detail="overdraft" if overdraft else "", hours=hours), None
 
 
 def parse_close(argument: str) -> tuple[Command | None, Problem | None]:

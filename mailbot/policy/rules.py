@@ -7,6 +7,7 @@ maintenance lead time) slot in as new rows before `open_case`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from mailbot.domain.directory import SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.policy import loops
 from mailbot.policy.authentication import Boundary, is_sender_forged
 from mailbot.policy.commands import parse_engineer_message
+from mailbot.policy.prepaid_hours import time_command_problems
 from mailbot.policy.conversation import SurveyAnswer, asks_for_escalation, is_short_thanks, own_words, parse_survey_answer
 from mailbot.policy.quota import is_beyond_allowance
 from mailbot.policy.scope import out_of_scope_phrases
@@ -113,6 +115,7 @@ def engineer_reply(situation: Situation, settings: PolicySettings) -> Decision |
     priorities = plan.priorities if plan else ("P1", "P2", "P3", "P4")
     parsed = parse_engineer_message(own_words(situation.message.text), priorities, dict(settings.engineer_names),
                                     plan.ticket_types if plan else TICKET_TYPES)
+    parsed = replace(parsed, errors=parsed.errors + tuple(time_command_problems(parsed.commands, situation.prepaid_hours)))
     if parsed.errors:
         return Decision(Outcome.APPENDED, "engineer_command_errors", f"{len(parsed.errors)} invalid command(s) in {thread.case_number}",
                         ReplyKind.ENGINEER_COMMAND_ERRORS, engineer_message=parsed)

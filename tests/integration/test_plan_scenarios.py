@@ -128,6 +128,11 @@ ROWS = [
         first_response="2026-11-24 18:00"),
     Row("Xpears Premium: P3 in working hours", "premium", "[P3] question", TUESDAY_17H_BOGOTA, priority="P3",
         first_response="2026-11-25 12:00"),
+    # Prepaid remote hours: the card expires with the contract (its ledger: tests/integration/test_prepaid_hours.py).
+    Row("Xpears Managed: prepaid remote-hours card, balance and expiry in the acknowledgment", "managed", "[P3] VPN",
+        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 10 h de 10 h", "31 de diciembre de 2027")),
+    Row("Xpears Premium: prepaid remote-hours card, balance and expiry in the acknowledgment", "premium", "[P3] VPN",
+        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 20 h de 20 h", "31 de diciembre de 2027")),
 ]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mailbot.cases.views import inbound_detail, list_inbound
-from mailbot.entrypoints.shared import app_from, print_json, show_rows
+from mailbot.entrypoints.shared import print_json, read_view, show_rows
 from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 COLUMNS = ("id", "at", "outcome", "rule", "sender", "subject", "case", "reason")
@@ -37,12 +37,7 @@ def cmd_inbound_list(arguments: argparse.Namespace) -> int:
 
 
 def cmd_inbound_show(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    try:
-        with app.sessions() as session:
-            detail = inbound_detail(session, arguments.id)
-    finally:
-        app.dispose()
+    detail = read_view(arguments, lambda _app, session: inbound_detail(session, arguments.id))
     if detail is None:
         print(f"error: no inbound message {arguments.id}", file=sys.stderr)
         return EXIT_FAILURE
