@@ -20,6 +20,8 @@ PRIORITY_SCHEMES: dict[str, tuple[str, ...]] = {
     "severity": ("P1", "P2", "P3", "P4"),  # system down .. information request (Calltech, Xpears)
 }
 ALWAYS_OPEN = "24x7"  # a calendar every configuration has
+ACCOUNT_MANAGER_ROLES = ("tam", "cam")  # Technical / Commercial Account Manager (seed 003)
+AccountManagerRole = Literal["tam", "cam"]
 
 
 def parse_duration(value: object) -> timedelta:
@@ -108,6 +110,24 @@ def _clock_time(text: str) -> time:
     return time(0, 0) if text == "24:00" else time.fromisoformat(text)
 
 
+def parse_account_managers(value: object) -> object:
+    """`["cam"]`, `["tam", "cam"]`; the older true/false still reads: true = both roles, false = none."""
+    if value is True:
+        return ACCOUNT_MANAGER_ROLES
+    if value is False:
+        return ()
+    return value
+
+
+def unique_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(roles)) != len(roles):
+        raise ValueError(f"a role is named twice in {list(roles)}")
+    return roles
+
+
+AccountManagerRoles = Annotated[tuple[AccountManagerRole, ...], BeforeValidator(parse_account_managers)]
+
+
 class TargetSettings(Section):
     first_response: Duration | None = None
     resolution: Duration | None = None
@@ -127,11 +147,17 @@ class PlanSettings(Section):
     calendar: str = ALWAYS_OPEN
     calendar_by_priority: dict[str, str] = Field(default_factory=dict)
     proactive_alerts: bool = False
-    account_managers: bool = False  # TAM/CAM receive copies of case notices
+    account_managers: AccountManagerRoles = ()  # which of the account's managers ("tam", "cam") get copies of case notices
+    tam_meeting_months: int | None = Field(default=None, ge=1)  # the TAM meets the contacts every N months (seed 003: 6)
     queue_priority: int = 0  # higher is served first
     prepaid_remote_hours: float = Field(default=0, ge=0)
     upgrade_hint: LocalizedText | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"
     maintenance_lead_days: int = Field(default=8, ge=0)
+
+    @field_validator("account_managers")
+    @classmethod
+    def _roles_once(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        return unique_roles(roles)
 
     @property
     def priorities(self) -> tuple[str, ...]:
@@ -221,8 +247,9 @@ class EscalationStep(Section):
 
 
 class EscalationSettings(Section):
-    levels: dict[str, EscalationLevel] = Field(default_factory=dict)
-    steps: tuple[EscalationStep, ...] = ()
+    levels: dict[str, EscalationLevel] = Field(default_factory=dict)  # a preset's levels, with the file's replacing by name
+    steps: tuple[EscalationStep, ...] = ()  # the presets' steps, unless the file has its own (see own_steps)
+    own_steps: Literal["replace", "extend"] = "replace"  # the file's steps replace the presets', or follow them
     sweep_seconds: float = Field(default=60.0, gt=0)
     monthly_report_to: tuple[str, ...] = ()  # managers who get last month's SLA report on the 1st
 
@@ -348,3 +375,35 @@ def _plan_problems(name: str, plan: PlanSettings, calendar_names: frozenset[str]
         if calendar not in known_calendars:
             problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
     return problems
+
+
+def is_manager_step(step: EscalationStep, levels: Mapping[str, EscalationLevel]) -> bool:
+    """A step that mails someone above the case's engineers: a configured level with at least one person."""
+    level = levels.get(step.notify)
+    return step.notify != "assigned" and level is not None and bool(level.people)
+
+
+def step_covers(step: EscalationStep, plan_name: str, priority: str, target: TargetSettings) -> bool:
+    """The step can fall due for a case of this plan and priority: it matches both and its clock has a target."""
+    clock_target = target.first_response if step.clock == "response" else target.resolution
+    return ((not step.plans or plan_name in step.plans) and (not step.priorities or priority in step.priorities)
+            and clock_target is not None)
+
+
+def unescalated_priorities(plan_name: str, plan: PlanSettings, escalation: EscalationSettings) -> list[str]:
+    """Priorities with SLA targets whose breach no escalation step takes to a manager level (in scheme order)."""
+    manager_steps = [step for step in escalation.steps if is_manager_step(step, escalation.levels)]
+    return [priority for priority in plan.priorities if (target := plan.targets.get(priority)) is not None
+            and (target.first_response or target.resolution)
+            and not any(step_covers(step, plan_name, priority, target) for step in manager_steps)]
+
+
+def escalation_warnings(plans: Mapping[str, PlanSettings], escalation: EscalationSettings) -> list[str]:
+    """check-config's warnings: plans whose targets can be missed without any manager hearing of it."""
+    warnings = []
+    for name, plan in plans.items():
+        missing = unescalated_priorities(name, plan, escalation)
+        if missing:
+            warnings.append(f"plans.{name}: SLA targets for {', '.join(missing)} but no escalation step reaches a manager"
+                            " level for them: add [[escalation.steps]] for the plan with notify = a level that has people")
+    return warnings
