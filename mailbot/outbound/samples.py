@@ -25,8 +25,8 @@ SAMPLE_COMMAND_LINES = ("#frobnicate", "#priority P7", "#priority A1", "#type bu
                         "#close duplicate", "#close solved 12", "#time 5x", "#time 0h", "#internal 12")
 SAMPLE_PRIORITIES = ("P1", "P2", "P3", "P4")
 # What customers and operators write is theirs to choose; samples use each language so only our words are tested.
-SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta"},
-               "en": {"subject": "Sample subject", "text": "Text", "body": "Answer"}}
+SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta", "level": "Responsable de soporte"},
+               "en": {"subject": "Sample subject", "text": "Text", "body": "Answer", "level": "Support lead"}}
 
 
 def sample_command_errors() -> tuple[CommandError, ...]:
@@ -67,11 +67,12 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "earliest_maintenance_date": long_local_date(date(2026, 12, 1), language),
         "requested_date": long_local_date(date(2026, 11, 27), language),
         "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
+        "managers_told": [sample["level"]],  # escalation_received: the levels told (empty: none is configured)
     }
 
 
 NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder",
-                "escalation_notice")
+                "escalation_notice", "tam_meeting_reminder")
 
 
 def notice_context(language: str, status: str = "open", close_reason: str = "solved", clock: str = "response",
@@ -93,6 +94,10 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "breach_at": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language), "late_by": "1 h 00 min",
         "customer_request": False,
         "history": ["2026-11-24 08:00 maria: #priority P1"],
+        # tam_meeting_reminder
+        "account_key": "acme", "every_months": 6, "due_date": long_local_date(date(2026, 7, 1), language),
+        "next_due_date": long_local_date(date(2027, 1, 1), language), "contract": "ACME-2026",
+        "contacts": ["Ana <ana@example.com>"],
     }
 
 
@@ -105,7 +110,8 @@ OPTIONAL_KEYS = (
 
 def sparse_context(language: str) -> dict[str, Any]:
     """The same keys with nothing known: no plan, no case, no dates."""
-    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": []}
+    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
+            "managers_told": []}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:
