@@ -149,6 +149,7 @@ class PlanSettings(Section):
     proactive_alerts: bool = False
     account_managers: AccountManagerRoles = ()  # which of the account's managers ("tam", "cam") get copies of case notices
     tam_meeting_months: int | None = Field(default=None, ge=1)  # the TAM meets the contacts every N months (seed 003: 6)
+    tam_meeting_notice_days: int = Field(default=14, ge=0)  # the TAM is reminded this many days before (and at most after)
     queue_priority: int = 0  # higher is served first
     prepaid_remote_hours: float = Field(default=0, ge=0)
     upgrade_hint: LocalizedText | None = None  # said in quota and ticket-type refusals, e.g. "ask for the Advanced plan"

@@ -17,7 +17,7 @@ from mailbot.db.models import Account, AlertSend
 from mailbot.domain.directory import ContractTerm
 from mailbot.logs import fields
 from mailbot.outbound.labels import long_local_date
-from mailbot.policy.tam_meetings import MeetingDates, meeting_dates
+from mailbot.policy.tam_meetings import MeetingDates, meeting_dates, reminder_owed
 from mailbot.app import App
 
 log = logging.getLogger(__name__)
@@ -48,28 +48,31 @@ def dates_for(app: App, account: Account, every_months: int, now: datetime) -> M
 
 def tam_meeting_sweep(app: App) -> Counter[str]:
     """Queue the reminder of every meeting due today or missed since the last due date; the key makes it once."""
-    plans = {name: plan.tam_meeting_months for name, plan in app.settings.plans.items() if plan.tam_meeting_months}
+    plans = {name: plan for name, plan in app.settings.plans.items() if plan.tam_meeting_months}
     done: Counter[str] = Counter()
     if not plans:
         return done
     now = app.clock.now()
-    with app.sessions() as session:
+    with app.sessions() as session:  # read, then queue each reminder in its own transaction (SQLite has one writer)
         accounts = list(session.scalars(
             select(Account).where(Account.plan_name.in_(sorted(plans)), Account.tam_email.is_not(None))
             .options(selectinload(Account.contracts), selectinload(Account.contacts)).order_by(Account.key)))
         sent = set(session.scalars(select(AlertSend.alert_key).where(AlertSend.alert_key.like(f"{KEY_PREFIX}:%"))))
-        for account in accounts:
-            dates = dates_for(app, account, plans[account.plan_name], now)
-            if dates is None or dates.last_due is None or meeting_key(account, dates.last_due) in sent:
-                continue
-            if remind_tam(app, account, dates, plans[account.plan_name], now):
-                done["tam_meeting_reminders"] += 1
-                log.info("TAM meeting reminder queued", extra=fields(account=account.key, due=dates.last_due.isoformat()))
+    for account in accounts:
+        plan = plans[account.plan_name]
+        assert plan.tam_meeting_months is not None
+        dates = dates_for(app, account, plan.tam_meeting_months, now)
+        due = reminder_owed(dates, plan.tam_meeting_notice_days, account_today(app, account, now)) if dates else None
+        if dates is None or due is None or meeting_key(account, due) in sent:
+            continue
+        if remind_tam(app, account, dates, due, plan.tam_meeting_months, now):
+            done["tam_meeting_reminders"] += 1
+            log.info("TAM meeting reminder queued", extra=fields(account=account.key, due=due.isoformat()))
     return done
 
 
-def remind_tam(app: App, account: Account, dates: MeetingDates, every_months: int, now: datetime) -> bool:
-    assert dates.last_due is not None and account.tam_email
+def remind_tam(app: App, account: Account, dates: MeetingDates, due: date, every_months: int, now: datetime) -> bool:
+    assert account.tam_email
     support = app.settings.support
     language = account.language or support.default_language
     plan = app.catalog.plan(account.plan_name)
@@ -77,12 +80,11 @@ def remind_tam(app: App, account: Account, dates: MeetingDates, every_months: in
         "language": language, "support_name": support.display_name, "support_address": support.address,
         "account_name": account.name, "account_key": account.key,
         "plan_name": (in_language(plan.display_name, language) if plan else None) or account.plan_name,
-        "every_months": every_months, "due_date": long_local_date(dates.last_due, language), "contract": dates.contract,
-        "next_due_date": long_local_date(dates.next_due, language) if dates.next_due else None,
+        "every_months": every_months, "due_date": long_local_date(due, language), "contract": dates.contract,
         "contacts": [f"{contact.name} <{contact.email}>" if contact.name else contact.email for contact in account.contacts],
     }
     content = app.replies.renderer.render("tam_meeting_reminder", language, context)
-    return queue_once(app, meeting_key(account, dates.last_due), "tam_meeting_reminder", account.tam_email, "", content, now)
+    return queue_once(app, meeting_key(account, due), "tam_meeting_reminder", account.tam_email, "", content, now)
 
 
 def account_meeting(app: App, session: Session, account: Account, now: datetime) -> AccountMeeting | None:

@@ -96,7 +96,7 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "history": ["2026-11-24 08:00 maria: #priority P1"],
         # tam_meeting_reminder
         "account_key": "acme", "every_months": 6, "due_date": long_local_date(date(2026, 7, 1), language),
-        "next_due_date": long_local_date(date(2027, 1, 1), language), "contract": "ACME-2026",
+        "contract": "ACME-2026",
         "contacts": ["Ana <ana@example.com>"],
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from mailbot.domain.directory import ContractTerm
 
@@ -43,3 +43,17 @@ def meeting_dates(contracts: Iterable[ContractTerm], every_months: int, today: d
         due = add_months(term.starts_on, every_months * step)  # from the start each time: no drift after a 31st
     next_due = due if term.ends_on is None or due <= term.ends_on else None
     return MeetingDates(term.reference, last_due, next_due)
+
+
+def reminder_owed(dates: MeetingDates, notice_days: int, today: date) -> date | None:
+    """The due date whose reminder is owed today: from `notice_days` before it, and for as long after it.
+
+    A due date further in the past is not reminded: the bot was not running then, or the account came later, and
+    a reminder months late helps nobody. The coming meeting wins over a passed one.
+    """
+    window = timedelta(days=notice_days)
+    if dates.next_due is not None and dates.next_due - window <= today:
+        return dates.next_due
+    if dates.last_due is not None and today - dates.last_due <= window:
+        return dates.last_due
+    return None
