@@ -14,7 +14,8 @@ from mailbot.config import ConfigError, PlanSettings, load_settings
 from mailbot.domain.directory import ContractTerm
 from mailbot.resources import config_dir
 from mailbot.policy.tam_meetings import MeetingDates, add_months, meeting_dates, reminder_owed
-from mailbot.support_settings import EscalationSettings, escalation_warnings, unescalated_priorities
+from mailbot.config_warnings import escalation_warnings, unescalated_priorities
+from mailbot.support_settings import EscalationSettings
 from tests.unit.test_config import MINIMAL, problems, write
 
 

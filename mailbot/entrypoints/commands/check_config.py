@@ -9,7 +9,7 @@ from typing import Any
 
 from mailbot.app import sender_verification_ids
 from mailbot.config import Settings, config_path_from
-from mailbot.support_settings import escalation_warnings
+from mailbot.config_warnings import escalation_warnings
 from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import directory_problems
