@@ -20,6 +20,8 @@ PRIORITY_SCHEMES: dict[str, tuple[str, ...]] = {
     "severity": ("P1", "P2", "P3", "P4"),  # system down .. information request (Calltech, Xpears)
 }
 ALWAYS_OPEN = "24x7"  # a calendar every configuration has
+ACCOUNT_MANAGER_ROLES = ("tam", "cam")  # Technical / Commercial Account Manager (seed 003)
+AccountManagerRole = Literal["tam", "cam"]
 
 
 def parse_duration(value: object) -> timedelta:
@@ -108,6 +110,24 @@ def _clock_time(text: str) -> time:
     return time(0, 0) if text == "24:00" else time.fromisoformat(text)
 
 
+def parse_account_managers(value: object) -> object:
+    """`["cam"]`, `["tam", "cam"]`; the older true/false still reads: true = both roles, false = none."""
+    if value is True:
+        return ACCOUNT_MANAGER_ROLES
+    if value is False:
+        return ()
+    return value
+
+
+def unique_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(roles)) != len(roles):
+        raise ValueError(f"a role is named twice in {list(roles)}")
+    return roles
+
+
+AccountManagerRoles = Annotated[tuple[AccountManagerRole, ...], BeforeValidator(parse_account_managers)]
+
+
 class TargetSettings(Section):
     first_response: Duration | None = None
     resolution: Duration | None = None
@@ -127,7 +147,9 @@ class PlanSettings(Section):
     calendar: str = ALWAYS_OPEN
     calendar_by_priority: dict[str, str] = Field(default_factory=dict)
     proactive_alerts: bool = False
-    account_managers: bool = False  # TAM/CAM receive copies of case notices
+    account_managers: AccountManagerRoles = ()  # which of the account's managers ("tam", "cam") get copies of case notices
+    tam_meeting_months: int | None = Field(default=None, ge=1)  # the TAM meets the contacts every N months (seed 003: 6)
+    tam_meeting_notice_days: int = Field(default=14, ge=0)  # the TAM is reminded this many days before (and at most after)
     queue_priority: int = 0  # higher is served first
     prepaid_remote_hours: float = Field(default=0, ge=0)  # a card per contract period; a contract may set its own
     prepaid_hours_low_at: float = Field(default=0.25, gt=0, lt=1)  # statement when the balance drops below this share
@@ -140,6 +162,11 @@ class PlanSettings(Section):
     # opened but flagged "out of scope?" for the engineer, never refused.
     flag_out_of_scope: bool = False
     out_of_scope_phrases: tuple[str, ...] | None = None  # None: the built-in es/en phrases (policy/scope.py)
+
+    @field_validator("account_managers")
+    @classmethod
+    def _roles_once(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        return unique_roles(roles)
 
     @property
     def priorities(self) -> tuple[str, ...]:
@@ -267,8 +294,9 @@ class EscalationStep(Section):
 
 
 class EscalationSettings(Section):
-    levels: dict[str, EscalationLevel] = Field(default_factory=dict)
-    steps: tuple[EscalationStep, ...] = ()
+    levels: dict[str, EscalationLevel] = Field(default_factory=dict)  # a preset's levels, with the file's replacing by name
+    steps: tuple[EscalationStep, ...] = ()  # the presets' steps, unless the file has its own (see own_steps)
+    own_steps: Literal["replace", "extend"] = "replace"  # the file's steps replace the presets', or follow them
     sweep_seconds: float = Field(default=60.0, gt=0)
     monthly_report_to: tuple[str, ...] = ()  # managers who get last month's SLA report on the 1st
 
@@ -394,3 +422,4 @@ def _plan_problems(name: str, plan: PlanSettings, calendar_names: frozenset[str]
         if calendar not in known_calendars:
             problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
     return problems
+

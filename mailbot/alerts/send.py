@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailbot.db.engine import transaction
 from mailbot.db.models import Account, AlertSend, OutboxMessage
 from mailbot.outbound.compose import Envelope, as_bytes, compose, new_message_id, single_line
+from mailbot.outbound.templates import RenderedMail
 from mailbot.app import App
 
 
@@ -96,24 +97,30 @@ def queue_alert(app: App, template: str, key: str, recipient: AlertRecipient, va
         **variables,
     }
     content = app.replies.renderer.render(f"alerts/{template}", recipient.language, context)
+    return queue_once(app, key, f"alert:{key}", recipient.email, recipient.name, content, now, (("Precedence", "bulk"),))
+
+
+def queue_once(app: App, key: str, kind: str, address: str, name: str, content: RenderedMail, now: datetime,
+               extra_headers: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Queue one generated mail; False when this address already has the key (the unique (key, recipient) pair decides)."""
+    support = app.settings.support
     message_id = new_message_id(support.id_domain)
     envelope = Envelope(
-        from_address=support.address, from_name=support.display_name, to_address=recipient.email, to_name=recipient.name,
+        from_address=support.address, from_name=support.display_name, to_address=address, to_name=name,
         reply_to=support.address, message_id=message_id, date=now, auto_submitted="auto-generated",
-        loop_marker=support.address, extra_headers=(("Precedence", "bulk"),),
+        loop_marker=support.address, extra_headers=extra_headers,
     )
     try:
         with transaction(app.sessions) as session:  # one row per transaction: an interrupted send resumes cleanly
             row = OutboxMessage(
-                message_id=message_id, kind=f"alert:{key}", recipient=recipient.email,
+                message_id=message_id, kind=kind, recipient=address,
                 envelope_from=app.settings.outbox.envelope_from or support.address, subject=single_line(content.subject),
                 raw=as_bytes(compose(envelope, content)), is_auto_reply=False, status="pending", attempts=0,
                 next_attempt_at=now, created_at=now,
             )
             session.add(row)
             session.flush()
-            session.add(AlertSend(alert_key=key, recipient=recipient.email, outbox_id=row.id, created_at=now))
+            session.add(AlertSend(alert_key=key, recipient=address, outbox_id=row.id, created_at=now))
     except IntegrityError:
         return False
     return True
-

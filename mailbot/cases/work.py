@@ -69,6 +69,11 @@ def describe_survey(answer: SurveyAnswer) -> str:
     return "; ".join(part for part in parts if part)
 
 
+def managers_in_roles(roles: tuple[str, ...], addresses: dict[str, str | None]) -> list[str]:
+    """The addresses of the roles named, in the plan's order, each once; a role the account has not filled is skipped."""
+    return list(dict.fromkeys(address for role in roles if (address := addresses.get(role))))
+
+
 class CaseWork:
     def __init__(self, app: App, session: Session, case: Case, now: datetime) -> None:
         self._app = app
@@ -104,10 +109,10 @@ class CaseWork:
         return plan.queue_priority if plan else 0
 
     def account_managers(self) -> list[str]:
+        """The account's managers in the roles its plan keeps informed (Xpears Advanced: the CAM only)."""
         plan = self._app.catalog.plan(self.case.account.plan_name)
-        if plan is None or not plan.account_managers:
-            return []
-        return [address for address in (self.case.account.tam_email, self.case.account.cam_email) if address]
+        account = self.case.account
+        return managers_in_roles(plan.account_managers if plan else (), {"tam": account.tam_email, "cam": account.cam_email})
 
     def customer(self) -> Addressee:
         """The case's contact, with the account's other designated contacts who wrote in the thread in Cc."""

@@ -21,6 +21,7 @@ from mailbot.delivery.outbox import retry_failed
 from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
+from mailbot.entrypoints.commands.accounts import add_accounts_parser
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_config_parser(commands)
     add_inbound_parser(commands)
     add_hours_parser(commands)
+    add_accounts_parser(commands)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(handler=cmd_db_upgrade)

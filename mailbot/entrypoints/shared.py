@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from mailbot.config import Settings, config_path_from, load_settings
 from mailbot.db.migrate import ensure_schema_current
 from mailbot.entrypoints.tables import render_table, short
 from mailbot.logs import configure_logging
-from mailbot.runtime.exit_codes import EXIT_OK
+from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK
 
 T = TypeVar("T")
 
@@ -55,4 +56,18 @@ def show_rows(arguments: argparse.Namespace, query: Callable[[Session], list[dic
         print_json(rows)
     else:
         print(render_table(columns, [[short(row[column], column) for column in columns] for row in rows]))
+    return EXIT_OK
+
+
+def show_detail(arguments: argparse.Namespace, query: Callable[[App, Session], dict[str, Any] | None], missing: str,
+                describe: Callable[[dict[str, Any]], str]) -> int:
+    """Run a read-only view of one thing and print it (JSON with --json); `missing` is the error when there is none."""
+    detail = read_view(arguments, query)
+    if detail is None:
+        print(f"error: {missing}", file=sys.stderr)
+        return EXIT_FAILURE
+    if arguments.json:
+        print_json(detail)
+    else:
+        print(describe(detail))
     return EXIT_OK

@@ -18,7 +18,7 @@ from mailbot.policy.commands import EngineerMessage
 from mailbot.policy.decide import is_replyable
 from mailbot.app import App
 from mailbot.cases.work import CaseWork, describe_survey
-from mailbot.sla.escalations import escalate_locked, reschedule
+from mailbot.sla.escalations import escalate_locked, managers_told, reschedule
 
 CASE_OPEN = "open"
 MAX_COPIED = 50  # addresses of one message looked up as colleagues: a bounded lookup, whatever the To/Cc holds
@@ -42,15 +42,22 @@ def apply_decision(
     if case is not None:
         record.case_id = case.id
         entry = add_case_message(session, case, situation, record.id)
+    # The answer to "escalar" says who was told, so the escalation is carried out before it is written.
+    escalation_first = decision.reply is ReplyKind.ESCALATION_RECEIVED and case is not None and entry is not None
+    if escalation_first:
+        assert case is not None and entry is not None
+        carry_out(app, session, decision, situation, case, entry, record.id)
     reply_id = None
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
         cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
-        outgoing = app.replies.reply(decision.reply, situation, case, case_flags(decision, situation), cc=cc,
-                                     command_errors=errors, survey=decision.survey)
+        extra = managers_told(app, session, case, situation.now, app.replies.language_for(situation.sender)) \
+            if escalation_first and case is not None else None
+        outgoing = app.replies.reply(decision.reply, situation, case, {**case_flags(decision, situation), **(extra or {})},
+                                     cc=cc, command_errors=errors, survey=decision.survey)
         queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
-    if case is not None and entry is not None:
+    if case is not None and entry is not None and not escalation_first:
         carry_out(app, session, decision, situation, case, entry, record.id)
     return Applied(record.id, case.number if case else None, reply_id)
 

@@ -31,9 +31,9 @@ SAMPLE_PRIORITIES = ("P1", "P2", "P3", "P4")
 SAMPLE_TICKET_TYPES = ("problem", "question")  # a plan without requests: "#type request" is refused
 # What customers and operators write is theirs to choose; samples use each language so only our words are tested.
 SAMPLE_TEXT = {"es": {"subject": "Asunto de ejemplo", "text": "Texto", "body": "Respuesta", "title": "Jefa de sistemas",
-                      "out_of_scope": "capacitacion"},
+                      "out_of_scope": "capacitacion", "level": "Responsable de soporte"},
                "en": {"subject": "Sample subject", "text": "Text", "body": "Answer", "title": "IT manager",
-                      "out_of_scope": "training"}}
+                      "out_of_scope": "training", "level": "Support lead"}}
 
 
 def sample_command_errors() -> tuple[CommandError, ...]:
@@ -88,11 +88,13 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         **survey_context(DEFAULT_SURVEY_ASPECTS, language, SAMPLE_SURVEY_ANSWER),
         "prepaid_hours_remaining": "2.5", "prepaid_hours_granted": "10",
         "prepaid_hours_expires_on": long_local_date(date(2026, 12, 31), language),
+        "managers_told": [sample["level"]],  # escalation_received: the levels told (empty: none is configured)
     }
 
 
 NOTICE_KINDS = ("engineer_new_case", "engineer_customer_message", "customer_relay", "closure_notice", "inactivity_reminder",
-                "escalation_notice", "prepaid_hours_statement")
+                "escalation_notice", "prepaid_hours_statement",
+                "tam_meeting_reminder")
 
 
 def notice_context(language: str, status: str = "open", close_reason: str = "solved", clock: str = "response",
@@ -120,6 +122,10 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
         "hours_expires_on": long_local_date(date(2026, 12, 31), language), "contract_reference": "C-1", "low_at_percent": 25,
         "recent_debits": [{"at": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language), "hours": "1.5",
                            "case_number": "CASE-2026-00001", "engineer": "maria@example.com", "overdraft": True}],
+        # tam_meeting_reminder
+        "account_key": "acme", "every_months": 6, "due_date": long_local_date(date(2026, 7, 1), language),
+        "contract": "ACME-2026",
+        "contacts": ["Ana <ana@example.com>"],
     }
 
 
@@ -134,7 +140,8 @@ def sparse_context(language: str) -> dict[str, Any]:
     """The same keys with nothing known: no plan, no case, no dates."""
     return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
             **survey_context(DEFAULT_SURVEY_ASPECTS, language),
-            "beyond_maintenance_allowance": False, "out_of_scope": []}
+            "beyond_maintenance_allowance": False, "out_of_scope": [],
+            "managers_told": []}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:

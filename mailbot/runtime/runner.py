@@ -22,6 +22,7 @@ from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
 from mailbot.errors import ServerRefused
 from mailbot.logs import fields
 from mailbot.app import App
+from mailbot.alerts.tam_meetings import tam_meeting_sweep
 from mailbot.cases.inactivity import inactivity_sweep
 from mailbot.sla.escalations import escalation_sweep
 from mailbot.sla.monthly_mail import send_monthly_report
@@ -76,6 +77,7 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
         log.error("mailbox unavailable", extra=fields(error=str(error)))
     summary.lifecycle = inactivity_sweep(app)
     summary.lifecycle.update(escalation_sweep(app))
+    summary.lifecycle.update(tam_meeting_sweep(app))
     summary.delivery = deliver_once(app)
     return summary
 
@@ -245,6 +247,9 @@ class Service:
             self._sla_escalation, "interval", seconds=self._app.settings.escalation.sweep_seconds, id="sla_escalation",
             max_instances=1, coalesce=True,
         )
+        self._scheduler.add_job(  # meetings fall due on dates: the lifecycle's few minutes are early enough
+            self._tam_meetings, "interval", seconds=LIFECYCLE_SECONDS, id="tam_meetings", max_instances=1, coalesce=True,
+        )
         self._scheduler.add_job(
             self._monthly_report, "cron", day=1, hour=7, id="sla_monthly_report", max_instances=1, coalesce=True,
             timezone=self._app.settings.support.default_timezone,
@@ -260,6 +265,9 @@ class Service:
 
     def _sla_escalation(self) -> None:
         self._run_job("SLA escalations", escalation_sweep)
+
+    def _tam_meetings(self) -> None:
+        self._run_job("TAM meeting reminders", tam_meeting_sweep)
 
     def _monthly_report(self) -> None:
         self._run_job("monthly SLA report", lambda app: Counter(queued=send_monthly_report(app)))

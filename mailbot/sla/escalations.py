@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,6 +102,20 @@ def escalate_locked(app: App, session: Session, case: Case, now: datetime, *, cu
     session.flush()
     reschedule(app, session, case, now)
     return sent
+
+
+def managers_told(app: App, session: Session, case: Case, now: datetime, language: str) -> dict[str, Any]:
+    """The levels above the engineers that the escalation carried out at `now` reached, by title, for the customer's answer.
+
+    Empty when no such level is configured for the case (or its people list is empty): the answer then says
+    only what is true, that the request was recorded and passed to the support team.
+    """
+    sent_levels = session.scalars(select(CaseEscalation.level).where(
+        CaseEscalation.case_id == case.id, CaseEscalation.sent.is_(True), CaseEscalation.at == now))
+    levels = app.settings.escalation.levels
+    titles = [in_language(levels[name].title, language) for name in dict.fromkeys(sent_levels)
+              if name in levels and levels[name].people]
+    return {"managers_told": titles}
 
 
 def count_when_committed(app: App, session: Session, item: Threshold, now: datetime) -> None:

@@ -28,6 +28,11 @@ TUESDAY_NOON_SANTIAGO = datetime(2026, 11, 24, 12, 0, tzinfo=SANTIAGO)
 TUESDAY_17H_BOGOTA = datetime(2026, 11, 24, 17, 0, tzinfo=BOGOTA)
 PLANS = ("standard", "advanced", "gold", "platinum", "basic", "xpears-advanced", "managed", "premium")
 ZONES = {"standard": SANTIAGO, "advanced": SANTIAGO}
+MANAGED_ACCOUNTS = ("basic", "xpears-advanced", "managed", "premium")  # each has a TAM and a CAM in the directory
+
+
+def managers(plan: str) -> str:
+    return f'tam = "tam@{plan}.vendor.test"\ncam = "cam@{plan}.vendor.test"\n' if plan in MANAGED_ACCOUNTS else ""
 
 
 def directory() -> str:
@@ -35,7 +40,7 @@ def directory() -> str:
     for plan in PLANS:
         zone = ZONES.get(plan, BOGOTA).key
         blocks.append(
-            f'[[accounts]]\nkey = "{plan}"\nname = "Cliente {plan}"\nplan = "{plan}"\ntimezone = "{zone}"\n'
+            f'[[accounts]]\nkey = "{plan}"\nname = "Cliente {plan}"\nplan = "{plan}"\ntimezone = "{zone}"\n{managers(plan)}'
             f'contracts = [{{ reference = "{plan}-1", starts_on = 2026-01-01, ends_on = 2027-12-31 }}]\n'
             f'contacts = [{{ email = "c@{plan}.test", name = "Cliente" }}]\n'
         )
@@ -58,6 +63,7 @@ class Row:
     body: str = "Buenos días, necesitamos ayuda."
     reply_says: tuple[str, ...] = field(default=())
     reply_lacks: tuple[str, ...] = field(default=())
+    copied: tuple[str, ...] = ()  # account managers who get a copy of the new-case notice (no engineers are configured)
 
 
 ROWS = [
@@ -121,18 +127,24 @@ ROWS = [
     Row("Xpears Basic: case on the 5x8 calendar", "basic", "[P1] down", TUESDAY_17H_BOGOTA, priority="P1",
         first_response="2026-11-25 16:00", resolution="2026-12-01 12:00"),
     Row("Xpears Advanced: case on the 5x8 calendar", "xpears-advanced", "[P1] down", TUESDAY_17H_BOGOTA, priority="P1",
-        first_response="2026-11-25 12:00"),
+        first_response="2026-11-25 12:00", copied=("cam@xpears-advanced.vendor.test",)),
     Row("Xpears Managed: case on the 5x8 calendar", "managed", "[P1] down", TUESDAY_17H_BOGOTA, priority="P1",
-        first_response="2026-11-25 10:00"),
+        first_response="2026-11-25 10:00", copied=("tam@managed.vendor.test", "cam@managed.vendor.test")),
     Row("Xpears Premium: P1 around the clock", "premium", "[P1] down", TUESDAY_17H_BOGOTA, priority="P1",
-        first_response="2026-11-24 18:00"),
+        first_response="2026-11-24 18:00", copied=("tam@premium.vendor.test", "cam@premium.vendor.test")),
     Row("Xpears Premium: P3 in working hours", "premium", "[P3] question", TUESDAY_17H_BOGOTA, priority="P3",
-        first_response="2026-11-25 12:00"),
+        first_response="2026-11-25 12:00", copied=("tam@premium.vendor.test", "cam@premium.vendor.test")),
     # Prepaid remote hours: the card expires with the contract (its ledger: tests/integration/test_prepaid_hours.py).
     Row("Xpears Managed: prepaid remote-hours card, balance and expiry in the acknowledgment", "managed", "[P3] VPN",
         TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 10 h de 10 h", "31 de diciembre de 2027")),
     Row("Xpears Premium: prepaid remote-hours card, balance and expiry in the acknowledgment", "premium", "[P3] VPN",
         TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 20 h de 20 h", "31 de diciembre de 2027")),
+    # Xpears account managers (seed 003): a CAM from Advanced up, a TAM on Managed and Premium only.
+    Row("Xpears Basic: no account manager is copied", "basic", "[P3] question", TUESDAY_17H_BOGOTA),
+    Row("Xpears Advanced: the CAM is copied, no TAM", "xpears-advanced", "[P3] question", TUESDAY_17H_BOGOTA,
+        copied=("cam@xpears-advanced.vendor.test",)),
+    Row("Xpears Managed: the TAM and the CAM are copied", "managed", "[P3] question", TUESDAY_17H_BOGOTA,
+        copied=("tam@managed.vendor.test", "cam@managed.vendor.test")),
 ]
 
 
@@ -171,7 +183,9 @@ def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, s
         case = session.get(Case, record.case_id) if record.case_id else None
     app.dispose()
     assert (record.outcome, record.rule) == (row.outcome, row.rule), record.reason
-    [reply] = smtp_sink.wait_for(1)
+    received = smtp_sink.wait_for(1 + len(row.copied))
+    [reply] = [mail for mail in received if mail.rcpt_tos == (sender,)]
+    assert sorted(recipient for mail in received if mail is not reply for recipient in mail.rcpt_tos) == sorted(row.copied)
     text = reply.message.get_body(("plain",)).get_content()
     for phrase in row.reply_says:
         assert phrase in text, text

@@ -9,6 +9,7 @@ from typing import Any
 
 from mailbot.app import sender_verification_ids
 from mailbot.config import Settings, config_path_from
+from mailbot.config_warnings import escalation_warnings
 from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import directory_problems
@@ -74,3 +75,6 @@ def report_configuration(path: Path, settings: Settings | None, problems: list[s
         # From: addresses then open cases as the customer they name.
         print("warning: sender verification is off: set security.provider (microsoft365, google) or"
               " security.trusted_authserv_ids to your receiving servers' RFC 8601 authserv-ids", file=sys.stderr)
+    for warning in escalation_warnings(settings.plans, settings.escalation):
+        # A warning too: a plan may be run without managers, but then a breach reaches only the engineers.
+        print(f"warning: {warning}", file=sys.stderr)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mailbot.cases.views import inbound_detail, list_inbound
-from mailbot.entrypoints.shared import print_json, read_view, show_rows
-from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from mailbot.entrypoints.shared import show_detail, show_rows
+from mailbot.runtime.exit_codes import EXIT_USAGE
 
 COLUMNS = ("id", "at", "outcome", "rule", "sender", "subject", "case", "reason")
 
@@ -37,15 +37,9 @@ def cmd_inbound_list(arguments: argparse.Namespace) -> int:
 
 
 def cmd_inbound_show(arguments: argparse.Namespace) -> int:
-    detail = read_view(arguments, lambda _app, session: inbound_detail(session, arguments.id))
-    if detail is None:
-        print(f"error: no inbound message {arguments.id}", file=sys.stderr)
-        return EXIT_FAILURE
-    if arguments.json:
-        print_json(detail)
-    else:
-        print("\n".join(f"{key}: {'' if value is None else value}" for key, value in detail.items()))
-    return EXIT_OK
+    return show_detail(arguments, lambda _app, session: inbound_detail(session, arguments.id),
+                       f"no inbound message {arguments.id}",
+                       lambda detail: "\n".join(f"{key}: {'' if value is None else value}" for key, value in detail.items()))
 
 
 def parse_since(value: str) -> datetime:
