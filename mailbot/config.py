@@ -47,6 +47,8 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
     RoutingRule,
     SupportSections,
     TargetSettings,
+    WarrantyOption,
+    WarrantySettings,
     consistency_problems,
     parse_duration,
     parse_interval,

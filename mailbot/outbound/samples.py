@@ -67,6 +67,23 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "earliest_maintenance_date": long_local_date(date(2026, 12, 1), language),
         "requested_date": long_local_date(date(2026, 11, 27), language),
         "command_errors": [command_error_text(error, language) for error in sample_command_errors()],
+        **sample_warranty_context(language),
+    }
+
+
+SAMPLE_EXCLUSIONS = {
+    "es": ("daños eléctricos", "infección de virus informáticos"),
+    "en": ("electrical damage", "computer virus infection"),
+}
+
+
+def sample_warranty_context(language: str) -> dict[str, Any]:
+    return {
+        "warranty_option": "Extended", "warranty_ends_on": long_local_date(date(2027, 3, 31), language),
+        "warranty_starts_on": long_local_date(date(2026, 4, 1), language), "warranty_gap": "expired",
+        "replacement_due": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language),
+        "replacement_span": labels(language)["replacement_span"]["business"].format(hours=8),
+        "warranty_delivery_area": "Bogotá", "warranty_exclusions": list(SAMPLE_EXCLUSIONS.get(language, SAMPLE_EXCLUSIONS["en"])),
     }
 
 
@@ -99,13 +116,15 @@ def notice_context(language: str, status: str = "open", close_reason: str = "sol
 OPTIONAL_KEYS = (
     "case_number", "priority", "priority_label", "ticket_type", "first_response_due", "resolution_due", "upgrade_hint",
     "requests_per_month", "maintenance_lead_days", "earliest_maintenance_date", "requested_date", "last_contract_end",
-    "next_contract_start",
+    "next_contract_start", "warranty_option", "warranty_ends_on", "warranty_starts_on", "warranty_gap", "replacement_due",
+    "replacement_span", "warranty_delivery_area",
 )
 
 
 def sparse_context(language: str) -> dict[str, Any]:
     """The same keys with nothing known: no plan, no case, no dates."""
-    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": []}
+    return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
+            "warranty_exclusions": []}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:
