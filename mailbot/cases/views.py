@@ -64,6 +64,9 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
         "assigned_to": case.assigned_to, "first_response_at": _iso(case.first_response_at), "close_reason": case.close_reason,
         "survey_rating": case.survey_rating, "survey_comment": case.survey_comment, "remote_hours": case.remote_hours,
         "escalation_requested_at": _iso(case.escalation_requested_at),
+        "warranty_option": case.warranty_option,
+        "warranty_ends_on": case.warranty_ends_on.isoformat() if case.warranty_ends_on else None,
+        "rma_started_at": _iso(case.rma_started_at), "replacement_due": _iso(case.replacement_due),
     })
     summary["events"] = [
         {"at": event.at.isoformat(), "actor": event.actor, "kind": event.kind, "detail": event.detail}
