@@ -211,7 +211,8 @@ def test_rma_acknowledgment_lists_the_target_and_exclusions(language: str) -> No
     mail = TemplateRenderer().render("acknowledgment", language, context)
     for item in context["warranty_exclusions"]:
         assert f"- {item}" in mail.text and f"<li>{item}</li>" in (mail.html or "")
-    assert context["replacement_due"] in mail.text and context["replacement_span"] in mail.text
+    assert context["replacement_due"] + "\n" in mail.text  # its own line, the way counted on the next
+    assert f"({context['replacement_span']} " in mail.text and f"- {context['warranty_exclusions'][0]}\n" in mail.text
 
 
 @pytest.mark.parametrize(("gap", "words"), [("expired", {"es": "terminó el", "en": "ended on"}),
