@@ -44,7 +44,8 @@ def clock_state(app: App, case: Case) -> tuple[ClockState, BusinessCalendar]:
 def replacement_clock(app: App, case: Case, plan: PlanSettings | None) -> ReplacementClock | None:
     option = app.catalog.warranty_option(plan, case.warranty_option)
     calendar = app.catalog.replacement_calendar(plan, case.warranty_option)
-    if case.rma_started_at is None or option is None or calendar is None:
+    # A case retyped away from "rma" (an RMA called off) keeps its dates as history but no longer escalates.
+    if case.rma_started_at is None or case.ticket_type != "rma" or option is None or calendar is None:
         return None
     return ReplacementClock(case.rma_started_at, option.replacement, calendar)
 
