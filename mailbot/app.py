@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.clock import Clock, SystemClock
-from mailbot.config import EngineerSettings, ImapSource, MaildirDelivery, MaildirSource, Settings, SmtpDelivery
+from mailbot.config import ALWAYS_OPEN, EngineerSettings, ImapSource, MaildirDelivery, MaildirSource, Settings, SmtpDelivery
 from mailbot.db.engine import build_engine, build_session_factory
 from mailbot.domain.decisions import PolicySettings
 from mailbot.outbound.replies import ReplyComposer
@@ -40,6 +40,10 @@ class App:
         self.engine.dispose()
 
 
+def round_the_clock_calendars(settings: Settings) -> frozenset[str]:
+    return frozenset({ALWAYS_OPEN, *(name for name, calendar in settings.calendars.items() if calendar.always_open)})
+
+
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(settings.database.url)
     support = settings.support
@@ -51,7 +55,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         clock=clock,
         numbering=CaseNumbering(support.case_number_format, support.case_prefix),
         policy=policy_settings(settings),
-        replies=ReplyComposer(support, TemplateRenderer(settings.templates.path), settings.cases.survey_aspects),
+        replies=ReplyComposer(support, TemplateRenderer(settings.templates.path), settings.cases.survey_aspects,
+                              round_the_clock_calendars(settings)),
         catalog=Catalog(settings),
         engineers={engineer.email: engineer for engineer in settings.engineers},
         source_credentials=oauth2_credentials(settings.source, clock),

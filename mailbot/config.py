@@ -48,6 +48,8 @@ from mailbot.support_settings import (  # noqa: F401 - re-exported: the configur
     SupportSections,
     SurveyAspect,
     TargetSettings,
+    WarrantyOption,
+    WarrantySettings,
     consistency_problems,
     parse_duration,
     parse_interval,

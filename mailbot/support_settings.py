@@ -133,6 +133,24 @@ class TargetSettings(Section):
     resolution: Duration | None = None
 
 
+class WarrantyOption(Section):
+    """A hardware warranty option: a replacement unit delivered within `replacement`, counted on `calendar`."""
+
+    display_name: LocalizedText | None = None  # e.g. "Calltech Extended Warranty"
+    replacement: Duration  # from the RMA's start (the case that opens the RMA process) to the unit on site
+    calendar: str = ALWAYS_OPEN  # the replacement clock's calendar (a 5x8 option counts business hours)
+
+
+class WarrantySettings(Section):
+    """The plan's hardware warranty: its options, the default one, its term and what it never covers."""
+
+    options: dict[str, WarrantyOption] = Field(default_factory=dict)
+    default_option: str | None = None  # for accounts whose directory entry names none
+    term_months: int = Field(default=12, ge=1)  # from the warranty's start, unless the directory gives an end
+    exclusions: tuple[LocalizedText, ...] = ()  # listed in every RMA acknowledgment
+    delivery_area: LocalizedText | None = None  # where the replacement is delivered, e.g. "Bogotá and main cities"
+
+
 class PlanSettings(Section):
     """A support plan: entitlements and service levels, all data."""
 
@@ -162,6 +180,7 @@ class PlanSettings(Section):
     # opened but flagged "out of scope?" for the engineer, never refused.
     flag_out_of_scope: bool = False
     out_of_scope_phrases: tuple[str, ...] | None = None  # None: the built-in es/en phrases (policy/scope.py)
+    warranty: WarrantySettings | None = None  # None: no hardware warranty; RMA requests are refused
 
     @field_validator("account_managers")
     @classmethod
@@ -264,7 +283,7 @@ STEP_AT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(?:\+\s*(.+))?$")
 class EscalationStep(Section):
     """'At 75% of the first-response time, warn the assigned engineer; at breach + 2h, N3.'"""
 
-    clock: Literal["response", "resolution"]
+    clock: Literal["response", "resolution", "replacement"]  # replacement: an RMA's hardware-replacement target
     at: str  # "75%", "100%", "100% + 2h" (business time on the case's calendar)
     notify: str  # "assigned" (the case's engineer, else its routed engineers) or a level name such as "N2"
     plans: tuple[str, ...] = ()  # empty: every plan
@@ -421,5 +440,18 @@ def _plan_problems(name: str, plan: PlanSettings, calendar_names: frozenset[str]
             problems.append(f"{where}.calendar_by_priority.{priority}: priority {priority} is not in the {plan.priority_scheme} scheme")
         if calendar not in known_calendars:
             problems.append(f"{where}.calendar_by_priority.{priority}: unknown calendar {calendar!r}")
+    return problems + _warranty_problems(where, plan.warranty, known_calendars)
+
+
+def _warranty_problems(where: str, warranty: WarrantySettings | None, known_calendars: set[str]) -> list[str]:
+    if warranty is None:
+        return []
+    problems = [
+        f"{where}.warranty.options.{name}.calendar: unknown calendar {option.calendar!r}"
+        for name, option in warranty.options.items() if option.calendar not in known_calendars
+    ]
+    if warranty.default_option is not None and warranty.default_option not in warranty.options:
+        problems.append(f"{where}.warranty.default_option: {warranty.default_option!r} is not one of the options"
+                        f" ({', '.join(sorted(warranty.options)) or 'none'})")
     return problems
 

@@ -66,6 +66,9 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
         "survey_rating": case.survey_rating, "survey_comment": case.survey_comment, "remote_hours": case.remote_hours,
         "survey_ratings": {row.aspect: row.rating for row in case.survey_ratings},
         "escalation_requested_at": _iso(case.escalation_requested_at),
+        "warranty_option": case.warranty_option,
+        "warranty_ends_on": case.warranty_ends_on.isoformat() if case.warranty_ends_on else None,
+        "rma_started_at": _iso(case.rma_started_at), "replacement_due": _iso(case.replacement_due),
     })
     summary["prepaid_hours"] = case_entries(session, case.id)
     summary["events"] = [

@@ -155,6 +155,7 @@ class CaseWork:
             **case_labels(language, case.status, case.close_reason, case.priority, case.ticket_type),
             "first_response_due": long_local_time(case.first_response_due, zone, language) if case.first_response_due else None,
             "resolution_due": long_local_time(case.resolution_due, zone, language) if case.resolution_due else None,
+            "replacement_due": long_local_time(case.replacement_due, zone, language) if case.replacement_due else None,
             "assigned_to": case.assigned_to, "close_reason": case.close_reason,
         }
 
@@ -275,6 +276,17 @@ class CaseWork:
 
     def _command_type(self, command: Command, actor: str) -> None:
         self.case.ticket_type = command.argument
+        if command.argument == "rma" and self.case.rma_started_at is None:
+            self.start_rma()
+
+    def start_rma(self) -> None:
+        """Seed 001: the warranty process starts when the support case results in an RMA; the replacement counts from now."""
+        account, case = self.case.account, self.case
+        if account.warranty_option is None:
+            return  # no warranty on file: the engineer sees no replacement target, the customer was not promised one
+        case.warranty_option, case.warranty_ends_on, case.rma_started_at = account.warranty_option, account.warranty_ends_on, self.now
+        case.replacement_due = self._app.catalog.replacement_due(self._app.catalog.plan(account.plan_name),
+                                                                 account.warranty_option, self.now)
 
     def _command_assign(self, command: Command, actor: str) -> None:
         self.case.assigned_to = command.argument

@@ -75,6 +75,9 @@ class Account(Base):
     tam_email: Mapped[str | None] = mapped_column(String(320))  # Technical Account Manager, kept informed
     cam_email: Mapped[str | None] = mapped_column(String(320))  # Commercial Account Manager, kept informed
     remote_hours_used: Mapped[float] = mapped_column(Float, default=0.0)  # against the plan's prepaid hours
+    warranty_option: Mapped[str | None] = mapped_column(String(32))  # the plan's warranty option; None: no warranty
+    warranty_starts_on: Mapped[date | None] = mapped_column(Date)
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)  # last covered day
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     contracts: Mapped[list[Contract]] = relationship(back_populates="account", order_by="Contract.starts_on")
     contacts: Mapped[list[Contact]] = relationship(back_populates="account", order_by="Contact.email")
@@ -147,6 +150,11 @@ class Case(Base):
     # The next SLA threshold; indexed so the escalation sweep never reads closed or quiet cases.
     next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # business time spent waiting on the customer
+    # An RMA case: the warranty it was opened under, and the replacement clock (the third SLA clock).
+    warranty_option: Mapped[str | None] = mapped_column(String(32))
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
+    rma_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the RMA's start: the replacement counts from it
+    replacement_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")

@@ -12,6 +12,7 @@ from mailbot.db.models import Account, Case, CaseMessage, CaseNumberCounter, Con
 from mailbot.domain.directory import ContractTerm, SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.domain.messages import InboundMessage
 from mailbot.policy.case_numbers import CaseNumbering
+from mailbot.policy.warranty import WarrantyCover
 
 
 def sender_standing(session: Session, email: str) -> SenderStanding | None:
@@ -35,6 +36,8 @@ def sender_standing(session: Session, email: str) -> SenderStanding | None:
         contracts=tuple(
             ContractTerm(term.reference, term.starts_on, term.ends_on, term.prepaid_remote_hours) for term in account.contracts
         ),
+        warranty=WarrantyCover(account.warranty_option, account.warranty_starts_on, account.warranty_ends_on)
+        if account.warranty_option else None,
     )
 
 

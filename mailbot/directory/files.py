@@ -87,6 +87,11 @@ class AccountRecord(Record):
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     tam: str | None = None  # Technical Account Manager's address (kept informed on plans with account_managers)
     cam: str | None = None  # Commercial Account Manager's address
+    # Hardware warranty (seed 001): the plan's option name, else the plan's default; start defaults to the first
+    # contract's start, end to start + the plan's term (the offer or support certificate may say otherwise).
+    warranty: str | None = Field(default=None, max_length=32)
+    warranty_starts_on: date | None = None
+    warranty_ends_on: date | None = None
     contracts: tuple[ContractRecord, ...] = ()
     contacts: tuple[ContactRecord, ...] = ()
 
@@ -103,6 +108,12 @@ class AccountRecord(Record):
             raise ValueError(f"contract reference(s) listed twice: {', '.join(repeated)}")
         return self
 
+    @model_validator(mode="after")
+    def _warranty_ordered(self) -> "AccountRecord":
+        start, end = self.warranty_starts_on, self.warranty_ends_on
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"warranty_ends_on {end} is before warranty_starts_on {start}")
+        return self
 
     @field_validator("tam", "cam")
     @classmethod
@@ -128,7 +139,8 @@ def check_zone(value: str | None) -> str | None:
     return value or None
 
 
-CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country", "tam", "cam")
+CSV_ACCOUNT_COLUMNS = ("account_key", "account_name", "plan", "language", "timezone", "country", "tam", "cam",
+                       "warranty", "warranty_starts_on", "warranty_ends_on")
 CSV_CONTRACT_COLUMNS = ("contract_reference", "contract_starts_on", "contract_ends_on", "contract_prepaid_remote_hours")
 CSV_CONTACT_COLUMNS = ("contact_email", "contact_name", "contact_language", "contact_timezone", "contact_title", "contact_phone")
 # Digits with the usual separators, then optionally an extension: "ext. 204", "ext 204", "extensión 204", "x204".
@@ -202,6 +214,9 @@ def _account_fields(row: dict[str, str]) -> dict[str, Any]:
         "country": row.get("country") or None,
         "tam": row.get("tam") or None,
         "cam": row.get("cam") or None,
+        "warranty": row.get("warranty") or None,
+        "warranty_starts_on": row.get("warranty_starts_on") or None,
+        "warranty_ends_on": row.get("warranty_ends_on") or None,
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import PlanSettings
 from mailbot.db.models import Account, Case, Contact, Contract, Plan
 from mailbot.directory.files import AccountRecord, DirectoryFile, DirectoryFileError
+from mailbot.policy.warranty import effective_cover
 
 
 @dataclass
@@ -49,6 +50,7 @@ def directory_problems(directory: DirectoryFile, plans: Mapping[str, PlanSetting
                 f"{source}: account {account.key!r}: plan {account.plan!r} is not defined in the configuration"
                 f" (known: {', '.join(sorted(plan_names)) or 'none'})"
             )
+        problems += warranty_problems(account, plans.get(account.plan), source)
         limit = plans[account.plan].max_contacts if account.plan in plans else None
         if limit is not None and len(account.contacts) > limit:
             problems.append(
@@ -63,6 +65,16 @@ def directory_problems(directory: DirectoryFile, plans: Mapping[str, PlanSetting
                     " a designated contact belongs to one account"
                 )
     return problems
+
+
+def warranty_problems(account: AccountRecord, plan: PlanSettings | None, source: str) -> list[str]:
+    if account.warranty is None or plan is None:
+        return []
+    options = plan.warranty.options if plan.warranty else {}
+    if account.warranty not in options:
+        return [f"{source}: account {account.key!r}: warranty {account.warranty!r} is not an option of plan {account.plan!r}"
+                f" (options: {', '.join(sorted(options)) or 'none'})"]
+    return []
 
 
 def _conflicts_with_database(session: Session, directory: DirectoryFile, source: str) -> list[str]:
@@ -88,7 +100,7 @@ def import_directory(
         raise DirectoryFileError(problems)
     report = ImportReport()
     # Contacts may move between accounts in one file: free every listed address first, then re-attach.
-    accounts = [_upsert_account(session, record, now, report) for record in directory.accounts]
+    accounts = [_upsert_account(session, record, plans[record.plan], now, report) for record in directory.accounts]
     for account, record in zip(accounts, directory.accounts):
         _sync_contracts(session, account, record, report)
     _move_contacts_to_their_new_accounts(session, accounts, directory)
@@ -105,8 +117,12 @@ def _move_contacts_to_their_new_accounts(session: Session, accounts: list[Accoun
     session.flush()
 
 
-def _upsert_account(session: Session, record: AccountRecord, now: datetime, report: ImportReport) -> Account:
+def _upsert_account(session: Session, record: AccountRecord, plan: PlanSettings, now: datetime,
+                    report: ImportReport) -> Account:
     account = session.scalars(select(Account).where(Account.key == record.key)).one_or_none()
+    # Stored with the plan's defaults filled in, so a case carries the warranty the account had when it opened.
+    cover = effective_cover(plan.warranty, record.warranty, record.warranty_starts_on, record.warranty_ends_on,
+                            (contract.starts_on for contract in record.contracts))
     values = {
         "name": record.name,
         "plan_name": record.plan,
@@ -115,6 +131,9 @@ def _upsert_account(session: Session, record: AccountRecord, now: datetime, repo
         "country": record.country,
         "tam_email": record.tam,
         "cam_email": record.cam,
+        "warranty_option": cover.option if cover else None,
+        "warranty_starts_on": cover.starts_on if cover else None,
+        "warranty_ends_on": cover.ends_on if cover else None,
     }
     if account is None:
         account = Account(key=record.key, updated_at=now, **values)

@@ -39,6 +39,7 @@ class ReplyKind(StrEnum):
     ESCALATION_RECEIVED = "escalation_received"
     TYPE_NOT_ALLOWED = "type_not_allowed"
     MAINTENANCE_TOO_SOON = "maintenance_too_soon"
+    NO_WARRANTY = "no_warranty"
 
 
 @dataclass(frozen=True, slots=True)

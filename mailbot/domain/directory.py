@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailbot.policy.warranty import WarrantyCover
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class SenderStanding:
     timezone: str | None  # contact's, else account's (for showing times to this person)
     contracts: tuple[ContractTerm, ...]
     account_timezone: str | None = None  # the account's own: its contract days and quota months
+    warranty: WarrantyCover | None = None  # the account's hardware warranty (plan defaults filled in); None: none
 
     def has_valid_contract(self, day: date) -> bool:
         return any(term.covers(day) for term in self.contracts)

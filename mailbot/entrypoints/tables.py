@@ -35,6 +35,9 @@ def describe_case(case: dict[str, Any]) -> str:
         f"  due      first response {case['first_response_due'] or '-'}, resolution {case['resolution_due'] or '-'}",
         "",
     ]
+    if case.get("rma_started_at"):
+        lines.insert(-1, f"  rma      started {case['rma_started_at']}, replacement due {case.get('replacement_due') or '-'},"
+                         f" warranty {case.get('warranty_option') or '-'} until {case.get('warranty_ends_on') or '-'}")
     if case.get("assigned_to") or case.get("survey_rating"):
         lines.insert(-1, f"  assigned {case.get('assigned_to') or '-'}, rating {case.get('survey_rating') or '-'}"
                          f" {case.get('survey_comment') or ''}".rstrip())

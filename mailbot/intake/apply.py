@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.config import EngineerSettings
+from mailbot.config import EngineerSettings, PlanSettings
 from mailbot.db.models import Case, CaseMessage, Contact, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.queries import allocate_case_number
 from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
 from mailbot.policy.decide import is_replyable
+from mailbot.policy.warranty import WarrantyCover
 from mailbot.app import App
 from mailbot.cases.work import CaseWork, describe_survey
 from mailbot.sla.escalations import escalate_locked, managers_told, reschedule
@@ -204,9 +205,20 @@ def open_case(app: App, session: Session, situation: Situation) -> Case:
         first_response_due=targets.first_response_due if targets else None,
         resolution_due=targets.resolution_due if targets else None,
     )
+    if case.ticket_type == "rma":
+        start_rma(app, case, situation.plan, sender.warranty, situation.now)
     session.add(case)
     session.flush()
     return case
+
+
+def start_rma(app: App, case: Case, plan: PlanSettings | None, cover: WarrantyCover | None, now: datetime) -> None:
+    """Seed 001: the warranty process (and its replacement time) starts when the support case starts an RMA."""
+    if cover is None:
+        return
+    case.warranty_option, case.warranty_ends_on = cover.option, cover.ends_on
+    case.rma_started_at = now
+    case.replacement_due = app.catalog.replacement_due(plan, cover.option, now)
 
 
 def add_case_message(session: Session, case: Case, situation: Situation, inbound_id: int) -> CaseMessage:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from mailbot.config import SupportSettings
+from mailbot.config import ALWAYS_OPEN, SupportSettings, WarrantyOption
 from mailbot.support_settings import DEFAULT_SURVEY_ASPECTS, SurveyAspect
 from mailbot.config_base import in_language
 from mailbot.domain.decisions import ReplyKind, Situation
@@ -22,6 +22,7 @@ from mailbot.policy.conversation import SurveyAnswer
 from mailbot.policy.missing_info import missing_details
 from mailbot.policy.prepaid_hours import format_hours
 from mailbot.policy.quota import next_month_start
+from mailbot.policy.warranty import warranty_gap
 
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -38,9 +39,11 @@ class OutgoingMail:
 
 class ReplyComposer:
     def __init__(self, support: SupportSettings, renderer: TemplateRenderer,
-                 survey_aspects: tuple[SurveyAspect, ...] = DEFAULT_SURVEY_ASPECTS) -> None:
+                 survey_aspects: tuple[SurveyAspect, ...] = DEFAULT_SURVEY_ASPECTS,
+                 round_the_clock: frozenset[str] = frozenset({ALWAYS_OPEN})) -> None:
         self._support = support
         self._survey_aspects = survey_aspects
+        self._round_the_clock = round_the_clock  # calendars that count every hour (a replacement "every day")
         self._renderer = renderer
         self.renderer = renderer
         self._products = support.products
@@ -109,6 +112,7 @@ class ReplyComposer:
             "last_contract_end": last_contract_end(sender, today),
             "next_contract_start": next_contract_start(sender, today),
             **plan_context(situation, case, language, zone, today, self._products),
+            **warranty_context(situation, case, language, zone, today, self._round_the_clock),
         }
 
 
@@ -124,6 +128,9 @@ class CaseFacts(Protocol):
     ticket_type: str | None
     first_response_due: datetime | None
     resolution_due: datetime | None
+    replacement_due: datetime | None  # an RMA's replacement target
+    warranty_option: str | None
+    warranty_ends_on: date | None
 
 
 def plan_context(
@@ -166,6 +173,37 @@ def plan_context(
         long_local_date(found.requested_date, language) if found is not None and found.requested_date else None
     )
     return context
+
+
+def warranty_context(situation: Situation, case: CaseFacts | None, language: str, zone: ZoneInfo, today: date,
+                     round_the_clock: frozenset[str]) -> dict[str, Any]:
+    """An RMA's warranty: option, end, replacement target and exclusions (acknowledgment), or why there is none."""
+    plan, sender, found = situation.plan, situation.sender, situation.classification
+    ticket_type = (case.ticket_type if case else None) or (found.ticket_type if found else None)
+    warranty = plan.warranty if plan else None
+    cover = sender.warranty if sender else None
+    option_name = (case.warranty_option if case else None) or (cover.option if cover else None)
+    option = warranty.options.get(option_name or "") if warranty else None
+    ends_on = (case.warranty_ends_on if case else None) or (cover.ends_on if cover else None)
+    is_rma = ticket_type == "rma"
+    gap = warranty_gap(cover, today) if is_rma else None
+    return {
+        "warranty_option": (in_language(option.display_name, language) if option and option.display_name else None)
+        or option_name,
+        "warranty_ends_on": long_local_date(ends_on, language) if ends_on else None,
+        "warranty_starts_on": long_local_date(cover.starts_on, language) if cover and cover.starts_on else None,
+        "warranty_gap": gap.value if gap else None,
+        "replacement_due": long_local_time(case.replacement_due, zone, language) if case and case.replacement_due else None,
+        "replacement_span": replacement_span(option, option.calendar in round_the_clock, language) if option else None,
+        "warranty_delivery_area": in_language(warranty.delivery_area, language) if warranty and warranty.delivery_area else None,
+        "warranty_exclusions": [in_language(item, language) for item in warranty.exclusions] if warranty and is_rma else [],
+    }
+
+
+def replacement_span(option: WarrantyOption, round_the_clock: bool, language: str) -> str:
+    """'8 business hours' or '24 hours, every day': how the target is counted."""
+    hours = f"{option.replacement.total_seconds() / 3600:g}"
+    return labels(language)["replacement_span"]["always" if round_the_clock else "business"].format(hours=hours)
 
 
 def last_contract_end(sender: SenderStanding | None, today: date) -> str | None:

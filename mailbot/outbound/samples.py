@@ -89,6 +89,23 @@ def sample_context(language: str, ticket_type: str = "problem") -> dict[str, Any
         "prepaid_hours_remaining": "2.5", "prepaid_hours_granted": "10",
         "prepaid_hours_expires_on": long_local_date(date(2026, 12, 31), language),
         "managers_told": [sample["level"]],  # escalation_received: the levels told (empty: none is configured)
+        **sample_warranty_context(language),
+    }
+
+
+SAMPLE_EXCLUSIONS = {
+    "es": ("daños eléctricos", "infección de virus informáticos"),
+    "en": ("electrical damage", "computer virus infection"),
+}
+
+
+def sample_warranty_context(language: str) -> dict[str, Any]:
+    return {
+        "warranty_option": "Extended", "warranty_ends_on": long_local_date(date(2027, 3, 31), language),
+        "warranty_starts_on": long_local_date(date(2026, 4, 1), language), "warranty_gap": "expired",
+        "replacement_due": long_local_time(SAMPLE_MOMENT, SAMPLE_ZONE, language),
+        "replacement_span": labels(language)["replacement_span"]["business"].format(hours=8),
+        "warranty_delivery_area": "Bogotá", "warranty_exclusions": list(SAMPLE_EXCLUSIONS.get(language, SAMPLE_EXCLUSIONS["en"])),
     }
 
 
@@ -133,6 +150,8 @@ OPTIONAL_KEYS = (
     "case_number", "priority", "priority_label", "ticket_type", "first_response_due", "resolution_due", "upgrade_hint",
     "requests_per_month", "maintenance_lead_days", "earliest_maintenance_date", "requested_date", "last_contract_end",
     "next_contract_start", "prepaid_hours_remaining", "prepaid_hours_granted", "prepaid_hours_expires_on", "maintenances_per_year",
+    "next_contract_start", "warranty_option", "warranty_ends_on", "warranty_starts_on", "warranty_gap", "replacement_due",
+    "replacement_span", "warranty_delivery_area",
 )
 
 
@@ -141,7 +160,8 @@ def sparse_context(language: str) -> dict[str, Any]:
     return {**sample_context(language), **dict.fromkeys(OPTIONAL_KEYS), "missing_details": [], "allowed_types": [],
             **survey_context(DEFAULT_SURVEY_ASPECTS, language),
             "beyond_maintenance_allowance": False, "out_of_scope": [],
-            "managers_told": []}
+            "managers_told": [],
+            "warranty_exclusions": []}
 
 
 def template_problems(settings: Settings, path: Path) -> list[str]:

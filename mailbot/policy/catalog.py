@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from mailbot.config import ALWAYS_OPEN, WEEKDAYS, CalendarSettings, PlanSettings, Settings, parse_interval
+from mailbot.config import ALWAYS_OPEN, WEEKDAYS, CalendarSettings, PlanSettings, Settings, WarrantyOption, parse_interval
 from mailbot.policy.calendar import BusinessCalendar, deadline
+from mailbot.policy.warranty import replacement_due
 
 
 def build_calendar(name: str, settings: CalendarSettings) -> BusinessCalendar:
@@ -71,3 +72,15 @@ class Catalog:
         )
 
 
+
+    def warranty_option(self, plan: PlanSettings | None, option: str | None) -> WarrantyOption | None:
+        return plan.warranty.options.get(option or "") if plan and plan.warranty else None
+
+    def replacement_calendar(self, plan: PlanSettings | None, option: str | None) -> BusinessCalendar | None:
+        """The calendar an RMA's replacement is counted on; None when the plan has no such warranty option."""
+        found = self.warranty_option(plan, option)
+        return self._calendars[found.calendar] if found else None
+
+    def replacement_due(self, plan: PlanSettings | None, option: str | None, rma_started_at: datetime) -> datetime | None:
+        found, calendar = self.warranty_option(plan, option), self.replacement_calendar(plan, option)
+        return replacement_due(rma_started_at, found, calendar) if found and calendar else None

@@ -10,6 +10,9 @@ from mailbot.config import EscalationStep
 from mailbot.policy.calendar import BusinessCalendar, deadline
 
 
+CLOCKS = ("response", "resolution", "replacement")
+
+
 @dataclass(frozen=True, slots=True)
 class ClockState:
     """What the thresholds depend on."""
@@ -23,6 +26,20 @@ class ClockState:
     resolution_target: timedelta | None
     paused: timedelta = timedelta(0)  # business time spent waiting on the customer: the clocks stood still
     waiting: bool = False  # waiting on the customer now: no threshold falls due
+    replacement: ReplacementClock | None = None  # an RMA case: the hardware-replacement clock
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementClock:
+    """The third clock: from the RMA's start to the replacement unit on site, on the warranty option's calendar.
+
+    It neither pauses nor waits on the customer: seed 001 counts the delivery time from the RMA's start, and the
+    unit's shipment does not depend on the customer's answers.
+    """
+
+    started_at: datetime
+    target: timedelta
+    calendar: BusinessCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +59,10 @@ def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: Bus
             continue
         if step.priorities and state.priority not in step.priorities:
             continue
+        if step.clock == "replacement":
+            if state.replacement is not None and not state.closed:
+                found.append(replacement_threshold(state.replacement, step, index))
+            continue
         running, target = clock_of(state, step.clock)
         if not running or target is None or state.waiting:
             continue
@@ -49,6 +70,12 @@ def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: Bus
         breach = deadline(state.started_at, target + state.paused, calendar)
         found.append(Threshold(step.clock, index, due, step.notify, step.at, breach))
     return sorted(found, key=lambda item: (item.due, item.step))
+
+
+def replacement_threshold(clock: ReplacementClock, step: EscalationStep, index: int) -> Threshold:
+    due = deadline(clock.started_at, clock.target * step.fraction + step.extra, clock.calendar)
+    breach = deadline(clock.started_at, clock.target, clock.calendar)
+    return Threshold(step.clock, index, due, step.notify, step.at, breach)
 
 
 def clock_of(state: ClockState, clock: str) -> tuple[bool, timedelta | None]:
@@ -69,7 +96,7 @@ def what_is_owed(all_thresholds: list[Threshold], done: set[tuple[str, int]], no
     pending = [item for item in all_thresholds if (item.clock, item.step) not in done]
     due = [item for item in pending if item.due <= now]
     send: list[Threshold] = []
-    for clock in ("response", "resolution"):
+    for clock in CLOCKS:
         of_clock = [item for item in due if item.clock == clock]
         if of_clock:
             send.append(max(of_clock, key=lambda item: (item.due, item.step)))

@@ -21,6 +21,7 @@ from mailbot.policy.prepaid_hours import time_command_problems
 from mailbot.policy.conversation import SurveyAnswer, asks_for_escalation, is_short_thanks, own_words, parse_survey_answer
 from mailbot.policy.quota import is_beyond_allowance
 from mailbot.policy.scope import out_of_scope_phrases
+from mailbot.policy.warranty import warranty_gap
 
 Rule = Callable[[Situation, PolicySettings], Decision | None]
 
@@ -197,6 +198,21 @@ def ticket_type_not_allowed(situation: Situation, settings: PolicySettings) -> D
     )
 
 
+def no_valid_warranty(situation: Situation, settings: PolicySettings) -> Decision | None:
+    """An RMA needs hardware warranty on the customer's calendar day (seed 001: one year unless the contract says more)."""
+    found, sender = situation.classification, situation.sender
+    if sender is None or found is None or found.ticket_type != "rma":
+        return None
+    today = local_today(situation, settings)
+    gap = warranty_gap(sender.warranty, today)
+    if gap is None:
+        return None
+    cover = sender.warranty
+    span = f" ({cover.starts_on or '…'} to {cover.ends_on or '…'})" if cover else ""
+    return Decision(Outcome.REFUSED, "no_valid_warranty", f"RMA: account {sender.account_key} warranty {gap.value}{span}"
+                    f" on {today.isoformat()}", ReplyKind.NO_WARRANTY)
+
+
 def maintenance_too_soon(situation: Situation, settings: PolicySettings) -> Decision | None:
     plan, found = situation.plan, situation.classification
     if plan is None or found is None or found.ticket_type != "maintenance" or found.requested_date is None:
@@ -270,6 +286,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("unknown_sender", unknown_sender),
     ("no_valid_contract", no_valid_contract),
     ("ticket_type_not_allowed", ticket_type_not_allowed),
+    ("no_valid_warranty", no_valid_warranty),  # after the type: a plan without RMA says so, not "no warranty"
     ("maintenance_too_soon", maintenance_too_soon),
     ("monthly_quota", monthly_quota),  # last of the refusals: refused mail never uses the quota
     ("open_case", open_case),

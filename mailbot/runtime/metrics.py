@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # Arrival -> reply queued: a second in IDLE, a poll interval when polling, hours after an outage.
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
 DELIVERY_RESULTS = ("sent", "retry", "failed", "postponed", "unreachable", "refused")
-SLA_CLOCKS = ("response", "resolution")
+SLA_CLOCKS = ("response", "resolution", "replacement")
 SLA_KINDS = ("warning", "breach")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.config import ALWAYS_OPEN
+from mailbot.config import ALWAYS_OPEN, PlanSettings
 from mailbot.config_base import in_language
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import Case, CaseEscalation, CaseEvent, CaseMessage
@@ -18,7 +18,7 @@ from mailbot.logs import fields
 from mailbot.outbound.labels import label, long_local_time
 from mailbot.outbound.notices import Addressee
 from mailbot.policy.calendar import BusinessCalendar, elapsed
-from mailbot.policy.escalation import ClockState, Threshold, thresholds, what_is_owed
+from mailbot.policy.escalation import ClockState, ReplacementClock, Threshold, thresholds, what_is_owed
 from mailbot.app import App
 from mailbot.cases.work import CLOSED, WAITING, CaseWork
 
@@ -38,7 +38,17 @@ def clock_state(app: App, case: Case) -> tuple[ClockState, BusinessCalendar]:
         response_target=target.first_response if target else None,
         resolution_target=target.resolution if target else None,
         paused=timedelta(seconds=case.paused_seconds), waiting=case.status == WAITING,
+        replacement=replacement_clock(app, case, plan),
     ), calendar
+
+
+def replacement_clock(app: App, case: Case, plan: PlanSettings | None) -> ReplacementClock | None:
+    option = app.catalog.warranty_option(plan, case.warranty_option)
+    calendar = app.catalog.replacement_calendar(plan, case.warranty_option)
+    # A case retyped away from "rma" (an RMA called off) keeps its dates as history but no longer escalates.
+    if case.rma_started_at is None or case.ticket_type != "rma" or option is None or calendar is None:
+        return None
+    return ReplacementClock(case.rma_started_at, option.replacement, calendar)
 
 
 def settled(session: Session, case_id: int) -> set[tuple[str, int]]:
@@ -94,7 +104,8 @@ def escalate_locked(app: App, session: Session, case: Case, now: datetime, *, cu
                                    sent=item in send, at=now))
     work = CaseWork(app, session, case, now)
     for item in send:
-        notify(app, session, work, case, item, calendar, now, customer_request)
+        counted_on = state.replacement.calendar if item.clock == "replacement" and state.replacement else calendar
+        notify(app, session, work, case, item, counted_on, now, customer_request)
         work.event("mailbot", "escalated", f"{item.clock} {item.at} -> {item.notify}")
         sent[f"{item.clock}:{item.notify}"] += 1
         count_when_committed(app, session, item, now)

@@ -35,6 +35,14 @@ def managers(plan: str) -> str:
     return f'tam = "tam@{plan}.vendor.test"\ncam = "cam@{plan}.vendor.test"\n' if plan in MANAGED_ACCOUNTS else ""
 
 
+# Accounts with a warranty other than the plan's default (Standard, one year from the first contract).
+WARRANTY_ACCOUNTS = {
+    "gold-extended": ("gold", 'warranty = "extended"\n'),
+    "platinum-nbd": ("platinum", 'warranty = "nbd-24x7"\n'),
+    "gold-expired": ("gold", "warranty_starts_on = 2024-12-01\n"),  # one year: ended on 30 November 2025
+}
+
+
 def directory() -> str:
     blocks = []
     for plan in PLANS:
@@ -43,6 +51,12 @@ def directory() -> str:
             f'[[accounts]]\nkey = "{plan}"\nname = "Cliente {plan}"\nplan = "{plan}"\ntimezone = "{zone}"\n{managers(plan)}'
             f'contracts = [{{ reference = "{plan}-1", starts_on = 2026-01-01, ends_on = 2027-12-31 }}]\n'
             f'contacts = [{{ email = "c@{plan}.test", name = "Cliente" }}]\n'
+        )
+    for key, (plan, warranty) in WARRANTY_ACCOUNTS.items():
+        blocks.append(
+            f'[[accounts]]\nkey = "{key}"\nname = "Cliente {key}"\nplan = "{plan}"\ntimezone = "America/Bogota"\n{warranty}'
+            f'contracts = [{{ reference = "{key}-1", starts_on = 2026-01-01, ends_on = 2027-12-31 }}]\n'
+            f'contacts = [{{ email = "c@{key}.test", name = "Cliente" }}]\n'
         )
     return "\n".join(blocks)
 
@@ -64,6 +78,8 @@ class Row:
     reply_says: tuple[str, ...] = field(default=())
     reply_lacks: tuple[str, ...] = field(default=())
     copied: tuple[str, ...] = ()  # account managers who get a copy of the new-case notice (no engineers are configured)
+    account: str = ""  # another account on the plan (WARRANTY_ACCOUNTS); default: the plan's own
+    replacement: str | None = None  # an RMA's replacement target, local like first_response
 
 
 ROWS = [
@@ -118,6 +134,20 @@ ROWS = [
     Row("Calltech Gold: missing information includes sample code, if applicable", "gold", "Error en la API",
         TUESDAY_17H_BOGOTA, body="La integración con la API de grabación devuelve error 500 desde ayer.",
         reply_says=("código de ejemplo que permita reproducir el problema, si aplica",)),
+    # Hardware warranty: Standard 48 h / Extended 8 h in the 5x8 modality (business hours, as assumed), NBD 24x7
+    # round the clock, counted from the RMA's start (the case that opens it); exclusions listed in the acknowledgment.
+    Row("Calltech warranty: Standard replacement within 48 h", "gold", "[RMA] fuente dañada", TUESDAY_17H_BOGOTA,
+        replacement="2026-12-01 15:00",
+        reply_says=("Calltech Standard Warranty", "martes 1 de diciembre de 2026, 15:00 (hora de Bogota)", "48 horas hábiles",
+                    "jueves 31 de diciembre de 2026", "daños eléctricos", "infección de virus informáticos")),
+    Row("Calltech warranty: Extended replacement within 8 h", "gold", "[garantía] disco dañado", TUESDAY_17H_BOGOTA,
+        account="gold-extended", replacement="2026-11-25 15:00",
+        reply_says=("Calltech Extended Warranty", "miércoles 25 de noviembre de 2026, 15:00 (hora de Bogota)", "8 horas hábiles")),
+    Row("Calltech warranty: optional 24x7 NBD round the clock", "platinum", "[RMA] fuente dañada", TUESDAY_17H_BOGOTA,
+        account="platinum-nbd", replacement="2026-11-25 17:00", reply_says=("24 horas, todos los días",)),
+    Row("Calltech warranty: one year, expired warranty refused with the reason", "gold", "[RMA] fuente dañada",
+        TUESDAY_17H_BOGOTA, "refused", "no_valid_warranty", account="gold-expired",
+        reply_says=("garantía de hardware", "terminó el domingo 30 de noviembre de 2025")),
     # Calltech Platinum 24x7; P3/P4 in normal (8x5) hours.
     Row("Calltech Platinum: P1 2h 24x7", "platinum", "[P1] caída", TUESDAY_17H_BOGOTA, priority="P1", first_response="2026-11-24 19:00"),
     Row("Calltech Platinum: P2 4h 24x7", "platinum", "[P2] degradado", TUESDAY_17H_BOGOTA, priority="P2", first_response="2026-11-24 21:00"),
@@ -167,19 +197,19 @@ def scenario_app(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink, at: date
 @pytest.mark.parametrize("row", ROWS, ids=[row.line for row in ROWS])
 def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     app = scenario_app(tmp_path, dovecot, mailbox_user, smtp_sink, row.at)
-    sender = f"c@{row.plan}.test"
+    sender = f"c@{row.account or row.plan}.test"
     for n in range(row.earlier_requests):
         dovecot.append(mailbox_user, customer_mail(sender=sender, subject=row.earlier_subject.format(n=n)))
     if row.earlier_requests:
         run_once(app)
         smtp_sink.wait_for(row.earlier_requests)
         smtp_sink.clear()
-    dovecot.append(mailbox_user, customer_mail(sender=sender, subject=row.subject, body=row.body, message_id=f"row@{row.plan}.test"))
+    dovecot.append(mailbox_user, customer_mail(sender=sender, subject=row.subject, body=row.body, message_id=f"row@{row.account or row.plan}.test"))
 
     run_once(app)
 
     with app.sessions() as session:
-        record = session.scalars(select(InboundRecord).where(InboundRecord.message_id == f"row@{row.plan}.test")).one()
+        record = session.scalars(select(InboundRecord).where(InboundRecord.message_id == f"row@{row.account or row.plan}.test")).one()
         case = session.get(Case, record.case_id) if record.case_id else None
     app.dispose()
     assert (record.outcome, record.rule) == (row.outcome, row.rule), record.reason
@@ -202,6 +232,9 @@ def test_plan_table_line(row: Row, tmp_path: Path, dovecot, mailbox_user: str, s
         assert local(case.resolution_due, row.plan) == row.resolution
     if row.first_response:
         assert "Primera respuesta" in text or "First response" in text
+    if row.replacement:
+        assert local(case.replacement_due, row.plan) == row.replacement
+        assert case.rma_started_at == row.at  # the RMA starts with the case that opens it
 
 
 def test_follow_ups_and_refused_mail_never_use_the_quota(tmp_path: Path, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]

@@ -235,3 +235,96 @@ def test_a_managers_reply_to_an_escalation_is_an_internal_note(tmp_path: Path, s
         note = session.scalars(select(CaseMessage).where(CaseMessage.sender == "laura@vendor.test")).one()
         assert note.internal
     app.dispose()
+
+
+# -- the replacement clock of an RMA (seed 001's hardware warranty) -------------------------------------------
+
+RMA_DIRECTORY = """
+[[accounts]]
+key = "bank"
+name = "Banco"
+plan = "gold"
+timezone = "America/Bogota"
+warranty = "extended"
+contracts = [{ reference = "B", starts_on = 2025-06-01 }]
+contacts = [{ email = "ana@bank.test", name = "Ana" }]
+"""
+RMA_STEPS = (
+    '[[escalation.steps]]\nclock = "replacement"\nat = "75%"\nnotify = "assigned"\n\n'
+    '[[escalation.steps]]\nclock = "replacement"\nat = "100%"\nnotify = "N3"\n\n'
+    '[escalation.levels.N3]\ntitle = "Post-sales lead"\npeople = [{ name = "Alejo López", email = "alejo@vendor.test", language = "en" }]\n'
+)
+
+
+def rma_app(tmp_path: Path, db_url: str, sink, clock: FixedClock) -> App:  # type: ignore[no-untyped-def]
+    (tmp_path / "in" / "new").mkdir(parents=True, exist_ok=True)
+    path = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "in"}, delivery=smtp_delivery(sink),
+                        presets=("calltech",), directory=RMA_DIRECTORY,
+                        engineers=[{"email": "maria@vendor.test", "name": "María Ruiz"}])
+    path.write_text(path.read_text() + "\n" + RMA_STEPS)
+    return prepared_app(path, clock)
+
+
+def write_mail(app: App, tmp_path: Path, name: str, raw: bytes) -> None:
+    (tmp_path / "in" / "new" / f"{name}.host").write_bytes(raw)
+    run_once(app)
+
+
+def engineer_answers(app: App, tmp_path: Path, sink, body: str) -> None:  # type: ignore[no-untyped-def]
+    deliver_once(app)
+    notice = next(mail.message for mail in sink.wait_for(2) if mail.rcpt_tos == ("maria@vendor.test",))
+    sink.clear()
+    write_mail(app, tmp_path, "eng", customer_mail(sender="maria@vendor.test", sender_name="María", subject=f"Re: {notice['Subject']}",
+                                                   in_reply_to=notice["Message-ID"].strip("<>"), body=body))
+
+
+def test_replacement_clock_escalates_to_its_steps(tmp_path: Path, db_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # Extended warranty, 8 business hours from Friday 17:00: 30 min Friday, Monday 12 is a holiday, 7.5 h Tuesday.
+    clock = FixedClock(FRIDAY_17H)
+    app = rma_app(tmp_path, db_url, smtp_sink, clock)
+    write_mail(app, tmp_path, "1.rma", customer_mail(sender="ana@bank.test", subject="[RMA] Fuente dañada"))
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.replacement_due == datetime(2026, 1, 13, 15, 0, tzinfo=BOGOTA)
+        assert case.next_escalation_at == datetime(2026, 1, 13, 13, 0, tzinfo=BOGOTA)  # 75% = 6 business hours
+    clock.set(datetime(2026, 1, 13, 12, 59, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {}
+    clock.set(datetime(2026, 1, 13, 13, 0, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {"replacement:assigned": 1}
+    clock.set(datetime(2026, 1, 13, 15, 1, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {"replacement:N3": 1}
+    assert escalation_sweep(app) == {}
+    deliver_once(app)
+    manager = next(mail.message for mail in smtp_sink.wait_for(4) if mail.rcpt_tos == ("alejo@vendor.test",))
+    text = manager.get_body(("plain",)).get_content()
+    assert "The replacement target of case" in text and "0 h 01 min late" in text and "(RMA)" in text
+    app.dispose()
+
+
+def test_closing_the_case_stops_the_replacement_clock(tmp_path: Path, db_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(FRIDAY_17H)
+    app = rma_app(tmp_path, db_url, smtp_sink, clock)
+    write_mail(app, tmp_path, "1.rma", customer_mail(sender="ana@bank.test", subject="[garantía] Disco dañado"))
+    clock.set(datetime(2026, 1, 13, 9, 0, tzinfo=BOGOTA))
+    engineer_answers(app, tmp_path, smtp_sink, "#close solved\nUnidad de repuesto entregada.")
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.status == "closed" and case.next_escalation_at is None
+    clock.set(datetime(2026, 1, 14, 9, 0, tzinfo=BOGOTA))
+    assert escalation_sweep(app) == {}
+    app.dispose()
+
+
+def test_an_engineers_type_rma_starts_the_rma_then(tmp_path: Path, db_url: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # Seed 001: a warranty request starts as a support case "whose result is to start an RMA", from which time counts.
+    clock = FixedClock(FRIDAY_17H)
+    app = rma_app(tmp_path, db_url, smtp_sink, clock)
+    write_mail(app, tmp_path, "1.p3", customer_mail(sender="ana@bank.test", subject="[P3] El grabador no enciende"))
+    clock.set(datetime(2026, 1, 13, 9, 0, tzinfo=BOGOTA))
+    engineer_answers(app, tmp_path, smtp_sink, "#type rma\nIniciamos el RMA.")
+    with app.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.ticket_type, case.warranty_option) == ("rma", "extended")
+        assert case.rma_started_at == datetime(2026, 1, 13, 9, 0, tzinfo=BOGOTA)
+        assert case.replacement_due == datetime(2026, 1, 13, 17, 0, tzinfo=BOGOTA)
+    app.dispose()

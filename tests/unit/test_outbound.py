@@ -34,6 +34,9 @@ class FakeCase:
     ticket_type: str | None = None
     first_response_due: datetime | None = None
     resolution_due: datetime | None = None
+    replacement_due: datetime | None = None
+    warranty_option: str | None = None
+    warranty_ends_on: date | None = None
 
 
 def reply(kind: ReplyKind, raw: bytes, sender: SenderStanding | None, number: str | None = None) -> email.message.EmailMessage:

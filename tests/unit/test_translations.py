@@ -20,7 +20,7 @@ from mailbot.policy.commands import CLOSE_REASONS, parse_engineer_message
 from mailbot.sla.escalations import history_lines
 
 STATUSES = ("open", "waiting", "closed")
-CLOCKS = ("response", "resolution")
+CLOCKS = ("response", "resolution", "replacement")
 PLAN_REFUSALS = (ReplyKind.QUOTA_EXCEEDED, ReplyKind.MAINTENANCE_TOO_SOON)
 WHATS = ("reply", "escalation", "reopened", "after_close", "third_party", "assigned")
 
@@ -86,6 +86,8 @@ def contexts(language: str) -> Iterator[tuple[str, dict[str, Any]]]:
         # refusals that quote a plan's figures are left out, as they are only sent when the plan is known.
         if kind not in PLAN_REFUSALS:
             yield kind.value, {**sparse_context(language), "case_number": "CASE-2026-00001"}
+    for gap in ("expired", "not_started", "none"):
+        yield ReplyKind.NO_WARRANTY.value, {**sample_context(language, "rma"), "warranty_gap": gap}
     for kind in NOTICE_KINDS:
         for status in STATUSES:
             yield kind, notice_context(language, status=status)
