@@ -58,9 +58,11 @@ def test_calltech_preset_carries_the_seeds_matrix_with_fictional_people(tmp_path
     assert list(escalation.levels) == ["N1", "N2", "N3", "N4", "N5", "N6"]
     people = [person for level in escalation.levels.values() for person in level.people]
     assert people and all(person.email.endswith("@example.com") for person in people)
-    assert [(step.at, step.notify) for step in escalation.steps] == [
-        ("75%", "assigned"), ("100%", "N2"), ("100% + 2h", "N3"), ("100% + 4h", "N4"), ("100% + 8h", "N5"), ("100% + 16h", "N6")]
-    assert all(step.clock == "response" and step.plans == ("gold", "platinum") for step in escalation.steps)
+    assert [(step.clock, step.at, step.notify) for step in escalation.steps] == [
+        ("response", "75%", "assigned"), ("response", "100%", "N2"), ("response", "100% + 2h", "N3"),
+        ("response", "100% + 4h", "N4"), ("response", "100% + 8h", "N5"), ("response", "100% + 16h", "N6"),
+        ("replacement", "75%", "assigned"), ("replacement", "100%", "N3")]
+    assert all(step.plans == ("gold", "platinum") for step in escalation.steps)
 
 
 def test_the_example_configs_escalation_people_are_fictional() -> None:
@@ -77,7 +79,7 @@ def test_own_level_replaces_the_presets_level_of_that_name_and_the_others_stay(t
     escalation = load_settings(write(tmp_path, 'presets = ["calltech"]\n' + MINIMAL + LEVEL_N2)).escalation
     assert [person.email for person in escalation.levels["N2"].people] == ["alex@example.test"]
     assert escalation.levels["N3"].people[0].email == "postsales-lead@example.com"
-    assert len(escalation.steps) == 6  # no steps of its own: the preset's stand
+    assert len(escalation.steps) == 8  # no steps of its own: the preset's stand
 
 
 def test_own_steps_replace_the_presets_steps_by_default(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_own_steps_replace_the_presets_steps_by_default(tmp_path: Path) -> None:
 def test_own_steps_extend_the_presets_steps_when_asked(tmp_path: Path) -> None:
     text = 'presets = ["calltech"]\n' + MINIMAL + '[escalation]\nown_steps = "extend"\nsweep_seconds = 30\n' + OWN_STEP
     escalation = load_settings(write(tmp_path, text)).escalation
-    assert [step.notify for step in escalation.steps] == ["assigned", "N2", "N3", "N4", "N5", "N6", "N2"]
+    assert [step.notify for step in escalation.steps] == ["assigned", "N2", "N3", "N4", "N5", "N6", "assigned", "N3", "N2"]
     assert escalation.sweep_seconds == 30
 
 
