@@ -166,9 +166,11 @@ ROWS = [
         first_response="2026-11-25 12:00", copied=("tam@premium.vendor.test", "cam@premium.vendor.test")),
     # Prepaid remote hours: the card expires with the contract (its ledger: tests/integration/test_prepaid_hours.py).
     Row("Xpears Managed: prepaid remote-hours card, balance and expiry in the acknowledgment", "managed", "[P3] VPN",
-        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 10 h de 10 h", "31 de diciembre de 2027")),
+        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 10 h de 10 h", "31 de diciembre de 2027"),
+        copied=("tam@managed.vendor.test", "cam@managed.vendor.test")),
     Row("Xpears Premium: prepaid remote-hours card, balance and expiry in the acknowledgment", "premium", "[P3] VPN",
-        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 20 h de 20 h", "31 de diciembre de 2027")),
+        TUESDAY_17H_BOGOTA, priority="P3", reply_says=("le quedan 20 h de 20 h", "31 de diciembre de 2027"),
+        copied=("tam@premium.vendor.test", "cam@premium.vendor.test")),
     # Xpears account managers (seed 003): a CAM from Advanced up, a TAM on Managed and Premium only.
     Row("Xpears Basic: no account manager is copied", "basic", "[P3] question", TUESDAY_17H_BOGOTA),
     Row("Xpears Advanced: the CAM is copied, no TAM", "xpears-advanced", "[P3] question", TUESDAY_17H_BOGOTA,
