@@ -178,6 +178,14 @@ def split_listen_address(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class RetentionSettings(Section):
+    """How long raw mail is kept; None keeps it forever (the default: purging cannot be undone)."""
+
+    closed_case_raw_days: int | None = Field(default=None, ge=1)  # raw mail and file contents of cases closed this long ago
+    quarantine_days: int | None = Field(default=None, ge=1)  # quarantine entries older than this are deleted
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)  # how often `mailbot run` purges (days matter, not minutes)
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -205,6 +213,7 @@ class Settings(Section):
     templates: TemplateSettings = TemplateSettings()
     service: ServiceSettings = ServiceSettings()
     health: HealthSettings = HealthSettings()
+    retention: RetentionSettings = RetentionSettings()
     logging: LoggingSettings = LoggingSettings()
 
 

@@ -155,6 +155,7 @@ class Case(Base):
     warranty_ends_on: Mapped[date | None] = mapped_column(Date)
     rma_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the RMA's start: the replacement counts from it
     replacement_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    raw_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # retention: raw mail and file contents dropped
     account: Mapped[Account] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
     messages: Mapped[list[CaseMessage]] = relationship(back_populates="case", order_by="CaseMessage.id")
@@ -261,7 +262,8 @@ class StoredAttachment(Base):
     filename: Mapped[str] = mapped_column(String(512))
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: over the storage limit
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: over the storage limit, or purged
+    content_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # dropped by retention or erasure
     message: Mapped[CaseMessage] = relationship(back_populates="attachments")
 
 
@@ -346,3 +348,13 @@ class QuarantinedMessage(Base):
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Erasure(Base):
+    """A `contact forget` that erased something: when, whose (a hash, never the address) and how much."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 of the normalised address
+    counts: Mapped[str] = mapped_column(Text)  # JSON: what was erased, by kind

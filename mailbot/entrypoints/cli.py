@@ -22,9 +22,12 @@ from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.accounts import add_accounts_parser
+from mailbot.entrypoints.commands.attachments import add_attachments_parser
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
+from mailbot.entrypoints.commands.contacts import add_contact_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
+from mailbot.entrypoints.commands.retention import add_retention_parser
 from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
 from mailbot.entrypoints.tables import describe_case, progress_bar
 from mailbot.logs import fields
@@ -103,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_inbound_parser(commands)
     add_hours_parser(commands)
     add_accounts_parser(commands)
+    add_attachments_parser(commands)
+    add_retention_parser(commands)
+    add_contact_parser(commands)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(handler=cmd_db_upgrade)

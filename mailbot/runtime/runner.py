@@ -24,6 +24,7 @@ from mailbot.logs import fields
 from mailbot.app import App
 from mailbot.alerts.tam_meetings import tam_meeting_sweep
 from mailbot.cases.inactivity import inactivity_sweep
+from mailbot.retention.purge import retention_purge
 from mailbot.sla.escalations import escalation_sweep
 from mailbot.sla.monthly_mail import send_monthly_report
 from mailbot.intake.ingest import OUTAGES, IngestReport, Ingestor
@@ -78,6 +79,7 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
     summary.lifecycle = inactivity_sweep(app)
     summary.lifecycle.update(escalation_sweep(app))
     summary.lifecycle.update(tam_meeting_sweep(app))
+    summary.lifecycle.update(retention_purge(app))
     summary.delivery = deliver_once(app)
     return summary
 
@@ -254,6 +256,10 @@ class Service:
             self._monthly_report, "cron", day=1, hour=7, id="sla_monthly_report", max_instances=1, coalesce=True,
             timezone=self._app.settings.support.default_timezone,
         )
+        self._scheduler.add_job(  # purges are due in days: an hourly look is plenty
+            self._retention_purge, "interval", seconds=self._app.settings.retention.purge_interval_seconds,
+            id="retention_purge", max_instances=1, coalesce=True,
+        )
         self._scheduler.add_job(
             self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
         )
@@ -268,6 +274,9 @@ class Service:
 
     def _tam_meetings(self) -> None:
         self._run_job("TAM meeting reminders", tam_meeting_sweep)
+
+    def _retention_purge(self) -> None:
+        self._run_job("retention purge", retention_purge)
 
     def _monthly_report(self) -> None:
         self._run_job("monthly SLA report", lambda app: Counter(queued=send_monthly_report(app)))
