@@ -2,27 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from mailbot.app import App
 from mailbot.cases.prepaid_hours import case_entries
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, InboundRecord, OutboxMessage, QuarantinedMessage
+from mailbot.policy.clock_readings import ClockReading, business_span, is_breached, read_clock
+from mailbot.policy.conversation import own_words
+from mailbot.sla.escalations import clock_state
+
+CASE_STATUSES = ("open", "waiting", "closed")
 
 
-def list_cases(session: Session, statuses: tuple[str, ...] = (), limit: int | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """What `cases list` narrows to; empty fields do not filter. Values are checked by the command beforehand."""
+
+    statuses: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()  # account keys
+    plans: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()  # engineers' addresses
+    opened_since: datetime | None = None
+    breached: bool = False  # an SLA clock missed or overdue now
+    limit: int | None = None
+
+
+def list_cases(session: Session, statuses: tuple[str, ...] = (), limit: int | None = None, *,
+               app: App | None = None, narrowed: CaseFilter | None = None) -> list[dict[str, Any]]:
+    """Newest first. `narrowed` filters; its `breached` needs `app` (the calendars and the clock)."""
+    narrowed = narrowed or CaseFilter(statuses=statuses, limit=limit)
     query = (
         select(Case, Account.key, Account.name, Contact.email)
         .join(Account, Case.account_id == Account.id)
         .outerjoin(Contact, Case.contact_id == Contact.id)
         .order_by(Case.opened_at.desc(), Case.id.desc())
     )
-    if statuses:
-        query = query.where(Case.status.in_(statuses))
-    if limit:
-        query = query.limit(limit)
+    if narrowed.statuses:
+        query = query.where(Case.status.in_(narrowed.statuses))
+    if narrowed.accounts:
+        query = query.where(func.lower(Account.key).in_([key.lower() for key in narrowed.accounts]))
+    if narrowed.plans:
+        query = query.where(Account.plan_name.in_(narrowed.plans))
+    if narrowed.priorities:
+        query = query.where(Case.priority.in_(narrowed.priorities))
+    if narrowed.assignees:
+        query = query.where(func.lower(Case.assigned_to).in_([email.lower() for email in narrowed.assignees]))
+    if narrowed.opened_since is not None:
+        query = query.where(Case.opened_at >= narrowed.opened_since)
+    if narrowed.breached:
+        # Breach depends on business calendars and now: judged here, in Python, on the rows the SQL filters kept.
+        assert app is not None, "--breached needs the app's calendars and clock"
+        query = query.options(selectinload(Case.account))
+        rows = [row for row in session.execute(query) if is_breached(clock_readings(app, row[0], app.clock.now()))]
+        return [_summary(*row) for row in rows[:narrowed.limit]]
+    if narrowed.limit:
+        query = query.limit(narrowed.limit)
     return [_summary(*row) for row in session.execute(query)]
 
 
@@ -45,7 +86,7 @@ def _summary(case: Case, account_key: str, account_name: str, contact_email: str
     }
 
 
-def show_case(session: Session, number: str) -> dict[str, Any] | None:
+def show_case(app: App, session: Session, number: str) -> dict[str, Any] | None:
     case = session.scalars(
         select(Case)
         .where(func.upper(Case.number) == number.strip().strip("[]").upper())
@@ -57,9 +98,12 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
     ).one_or_none()
     if case is None:
         return None
+    now, zone = app.clock.now(), case_zone(app, case)
     summary = _summary(case, case.account.key, case.account.name, case.contact.email if case.contact else None)
     outbox = {row.id: row for row in session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id))}
-    summary["messages"] = [_message_view(message, outbox.get(message.outbox_id or -1)) for message in case.messages]
+    managers = manager_addresses(app, case.account)
+    summary["messages"] = [_message_view(message, outbox.get(message.outbox_id or -1), zone, managers)
+                           for message in case.messages]
     summary["plan"] = case.account.plan_name
     summary.update({
         "assigned_to": case.assigned_to, "first_response_at": _iso(case.first_response_at), "close_reason": case.close_reason,
@@ -70,27 +114,111 @@ def show_case(session: Session, number: str) -> dict[str, Any] | None:
         "warranty_ends_on": case.warranty_ends_on.isoformat() if case.warranty_ends_on else None,
         "rma_started_at": _iso(case.rma_started_at), "replacement_due": _iso(case.replacement_due),
     })
-    summary["prepaid_hours"] = case_entries(session, case.id)
+    # Times as the customer was told them (the account's zone), next to the UTC ones above.
+    summary.update({
+        "timezone": zone.key, "opened_at_local": local_time(case.opened_at, zone),
+        "closed_at_local": local_time(case.closed_at, zone) if case.closed_at else None,
+        "clocks": [clock_view(reading, zone) for reading in clock_readings(app, case, now)],
+        "rma_started_at_local": local_time(case.rma_started_at, zone) if case.rma_started_at else None,
+        "replacement_due_local": local_time(case.replacement_due, zone) if case.replacement_due else None,
+        "read_at": now.isoformat(timespec="seconds"),
+    })
+    summary["prepaid_hours"] = [{**entry, "at_local": local_time(datetime.fromisoformat(str(entry["at"])), zone)}
+                                for entry in case_entries(session, case.id)]
     summary["events"] = [
-        {"at": event.at.isoformat(), "actor": event.actor, "kind": event.kind, "detail": event.detail}
+        {"at": event.at.isoformat(), "at_local": local_time(event.at, zone), "actor": event.actor, "kind": event.kind,
+         "detail": event.detail}
         for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
     ]
     return summary
+
+
+def case_zone(app: App, case: Case) -> ZoneInfo:
+    """The account's time zone: the one its contacts were told their deadlines in."""
+    return ZoneInfo(case.account.timezone or app.settings.support.default_timezone)
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """'2026-11-24 16:00 CET': minutes are what people read; the zone's abbreviation says which clock."""
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def manager_addresses(app: App, account: Account) -> frozenset[str]:
+    """People above the engineers: escalation levels, the monthly report's readers, the account's TAM and CAM."""
+    escalation = app.settings.escalation
+    people = [person.email for level in escalation.levels.values() for person in level.people]
+    return frozenset(email.lower() for email in [*people, *escalation.monthly_report_to, account.tam_email or "",
+                                                 account.cam_email or ""] if email)
+
+
+def message_author(message: CaseMessage, managers: frozenset[str]) -> str:
+    """customer, engineer, manager or bot. The database says customer for anyone who is not an engineer or the bot."""
+    if message.author in ("engineer", "bot"):
+        return message.author
+    if message.sender.lower() in managers or (message.direction == "in" and message.internal):
+        return "manager"  # an internal inbound message not from an engineer answers an escalation notice
+    return "customer"
+
+
+def unique_addresses(addresses: str) -> str:
+    """'a@x, A@x, b@y' -> 'a@x, b@y': the same mailbox named twice (To and Cc, Delivered-To) is one recipient."""
+    seen: dict[str, str] = {}
+    for address in addresses.split(","):
+        if address.strip():
+            seen.setdefault(address.strip().lower(), address.strip())
+    return ", ".join(seen.values())
+
+
+def clock_readings(app: App, case: Case, now: datetime) -> list[ClockReading]:
+    """The response, resolution and (RMA) replacement clocks that have a target, read as the escalations count them."""
+    state, calendar = clock_state(app, case)
+    waiting_since = case.waiting_since if state.waiting else None
+    readings = []
+    if case.first_response_due is not None:
+        # Closing a case unanswered stops its response clock too (as the escalations see it).
+        readings.append(read_clock("response", case.opened_at, case.first_response_due, case.first_response_at or case.closed_at,
+                                   now, calendar, paused=state.paused, waiting_since=waiting_since))
+    if case.resolution_due is not None:
+        readings.append(read_clock("resolution", case.opened_at, case.resolution_due, case.closed_at, now, calendar,
+                                   paused=state.paused, waiting_since=waiting_since))
+    replacement = state.replacement  # None unless an RMA under a known warranty option
+    if replacement is not None and case.replacement_due is not None:
+        # Seed 001: the replacement counts from the RMA's start and does not wait on the customer.
+        readings.append(read_clock("replacement", replacement.started_at, case.replacement_due, case.closed_at, now,
+                                   replacement.calendar))
+    return readings
+
+
+def clock_view(reading: ClockReading, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "clock": reading.clock, "state": reading.state, "due": reading.due.isoformat(), "due_local": local_time(reading.due, zone),
+        "stopped_at": _iso(reading.stopped_at), "calendar": reading.calendar,
+        "business_minutes_left": int(reading.business_left.total_seconds() // 60),
+        "business_minutes_late": int(reading.business_late.total_seconds() // 60),
+        "business_minutes_taken": int(reading.business_taken.total_seconds() // 60),
+        "business_left": business_span(reading.business_left), "business_late": business_span(reading.business_late),
+        "business_taken": business_span(reading.business_taken),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _message_view(message: CaseMessage, outbox: OutboxMessage | None) -> dict[str, Any]:
+def _message_view(message: CaseMessage, outbox: OutboxMessage | None, zone: ZoneInfo, managers: frozenset[str]) -> dict[str, Any]:
     view: dict[str, Any] = {
         "direction": message.direction,
         "at": message.created_at.isoformat(),
+        "at_local": local_time(message.created_at, zone),
+        "author": message_author(message, managers),
+        "visibility": "internal" if message.internal else "customer-visible",
         "message_id": message.message_id,
         "from": message.sender,
-        "to": message.recipients,
+        "to": unique_addresses(message.recipients),
         "subject": message.subject,
         "text": message.body_text,
+        "own_words": own_words(message.body_text),  # without the quoted history and the signature
         "attachments": [
             {"filename": item.filename, "content_type": item.content_type, "size": item.size, "stored": item.content is not None}
             for item in message.attachments

@@ -23,16 +23,17 @@ from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.accounts import add_accounts_parser
 from mailbot.entrypoints.commands.attachments import add_attachments_parser
+from mailbot.entrypoints.commands.cases import add_cases_parser
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
 from mailbot.entrypoints.commands.contacts import add_contact_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
 from mailbot.entrypoints.commands.retention import add_retention_parser
 from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
-from mailbot.entrypoints.tables import describe_case, progress_bar
+from mailbot.entrypoints.tables import progress_bar
 from mailbot.logs import fields
 from mailbot.outbound.samples import template_problems
-from mailbot.cases.views import list_cases, list_outbox, list_quarantine, quarantined_raw, show_case
+from mailbot.cases.views import list_outbox, list_quarantine, quarantined_raw
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.intake.ingest import Ingestor
 from mailbot.alerts.send import alert_plans, default_alert_key, send_alert
@@ -119,16 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--dry-run", action="store_true", help="validate and report, change nothing")
     importer.set_defaults(handler=cmd_directory_import)
 
-    cases = commands.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
-    listing = cases.add_parser("list", help="list cases, newest first")
-    listing.add_argument("--status", action="append", default=[], help="only these statuses (repeatable)")
-    listing.add_argument("--limit", type=int, default=None)
-    listing.add_argument("--json", action="store_true", help="JSON for scripts")
-    listing.set_defaults(handler=cmd_cases_list)
-    show = cases.add_parser("show", help="one case with its messages and their delivery state")
-    show.add_argument("number")
-    show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=cmd_cases_show)
+    add_cases_parser(commands)
 
     quarantine = commands.add_parser("quarantine", help="messages the bot could not handle").add_subparsers(metavar="ACTION")
     q_list = quarantine.add_parser("list")
@@ -247,28 +239,6 @@ def cmd_directory_import(arguments: argparse.Namespace) -> int:
         app.dispose()
     prefix = "dry run, would apply: " if arguments.dry_run else ""
     print(f"{arguments.file}: {prefix}{report.summary()}")
-    return EXIT_OK
-
-
-def cmd_cases_list(arguments: argparse.Namespace) -> int:
-    return show_rows(
-        arguments,
-        lambda session: list_cases(session, tuple(arguments.status), arguments.limit),
-        ("number", "status", "account", "contact", "opened_at", "subject"),
-    )
-
-
-def cmd_cases_show(arguments: argparse.Namespace) -> int:
-    app = app_from(arguments)
-    with app.sessions() as session:
-        case = show_case(session, arguments.number)
-    app.dispose()
-    if case is None:
-        raise CommandError(f"no case {arguments.number}")
-    if arguments.json:
-        print_json(case)
-        return EXIT_OK
-    print(describe_case(case))
     return EXIT_OK
 
 

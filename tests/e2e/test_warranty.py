@@ -38,4 +38,6 @@ def test_csv_warranty_import_and_rma_case(tmp_path: Path, sqlite_url: str, smtp_
     shown = json.loads(run_cli(config, "cases", "show", case["number"], "--json").stdout)
     assert (shown["ticket_type"], shown["warranty_option"], shown["warranty_ends_on"]) == ("rma", "extended", "2099-12-31")
     assert shown["replacement_due"] and shown["rma_started_at"]
-    assert "replacement due" in run_cli(config, "cases", "show", case["number"]).stdout
+    text = run_cli(config, "cases", "show", case["number"]).stdout
+    assert "replacement due" in text and "  replacement running " in text and " left (due " in text
+    assert [clock["clock"] for clock in shown["clocks"]][-1] == "replacement"

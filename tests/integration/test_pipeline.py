@@ -177,7 +177,7 @@ def test_permanent_smtp_failure_is_visible(bot: App, dovecot, mailbox_user: str,
     dovecot.append(mailbox_user, customer_mail())
     run_once(bot)
     with bot.sessions() as session:
-        case = show_case(session, "LC-2026-00001")
+        case = show_case(bot, session, "LC-2026-00001")
     assert case is not None
     delivery = case["messages"][1]["delivery"]
     assert delivery["status"] == "failed" and "550" in delivery["last_error"]

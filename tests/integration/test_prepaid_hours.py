@@ -131,7 +131,7 @@ def test_time_logged_crosses_the_threshold_runs_out_and_is_refused_without_overd
         assert case.remote_hours == 12.0
         rules = list(session.scalars(select(InboundRecord.rule).order_by(InboundRecord.id)))
         assert rules.count("engineer_command_errors") == 1
-        shown = show_case(session, case.number)
+        shown = show_case(bot, session, case.number)
     assert shown is not None
     assert [(entry["hours"], entry["overdraft"]) for entry in shown["prepaid_hours"]] == [
         (4.0, False), (4.0, False), (3.0, True), (1.0, True)]
