@@ -179,7 +179,8 @@ def _move_contacts_to_their_new_accounts(session: Session, accounts: list[Accoun
     """A contact changing accounts keeps its row (and its cases' links) instead of being deleted and re-created."""
     owner = {contact.email: account.id for account, record in zip(accounts, directory.accounts) for contact in record.contacts}
     for contact in _rows_where(session, Contact, Contact.email, owner):
-        contact.account_id = owner[contact.email]
+        if contact.account_id != owner[contact.email]:  # an unchanged row left clean costs the flush nothing
+            contact.account_id = owner[contact.email]
     session.flush()
 
 
