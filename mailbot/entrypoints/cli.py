@@ -19,8 +19,8 @@ from mailbot.config import ConfigError, runtime_problems
 from mailbot.db.engine import build_engine, transaction
 from mailbot.delivery.outbox import retry_failed
 from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
-from mailbot.directory.files import DirectoryFileError, read_directory_file
-from mailbot.directory.importer import import_directory
+from mailbot.directory.files import DirectoryFileError
+from mailbot.directory.importer import checked_directory, import_directory
 from mailbot.entrypoints.commands.accounts import add_accounts_parser
 from mailbot.entrypoints.commands.attachments import add_attachments_parser
 from mailbot.entrypoints.commands.cases import add_cases_parser
@@ -29,9 +29,11 @@ from mailbot.entrypoints.commands.contacts import add_contact_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
 from mailbot.entrypoints.commands.retention import add_retention_parser
+from mailbot.entrypoints.parser import build_root_parser, print_group_help
 from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
 from mailbot.entrypoints.tables import progress_bar
 from mailbot.logs import fields
+from mailbot.wording import counted
 from mailbot.outbound.samples import template_problems
 from mailbot.cases.views import list_outbox, list_quarantine, quarantined_raw
 from mailbot.outbound.templates import TemplateMissing
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(arguments, "handler", None)
     if handler is None:
-        parser.print_help()
+        print_group_help(arguments)
         return EXIT_USAGE
     try:
         return handler(arguments)
@@ -94,8 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailbot", description="Email-first support desk bot.")
-    parser.add_argument("--config", "-c", help="configuration file (default: $MAILBOT_CONFIG)")
+    parser = build_root_parser("Email-first support desk bot.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -224,10 +225,10 @@ def install_stop_handlers(request_stop: Callable[[], None]) -> None:
 def cmd_directory_import(arguments: argparse.Namespace) -> int:
     app = app_from(arguments)
     try:
-        directory = read_directory_file(arguments.file)
         with app.sessions() as session:
+            directory = checked_directory(arguments.file, app.settings.plans, session)
             report = import_directory(
-                session, directory, app.settings.plans, str(arguments.file), app.clock.now()
+                session, directory, app.settings.plans, str(arguments.file), app.clock.now(), progress=progress_bar
             )
             if arguments.dry_run:
                 session.rollback()
@@ -270,7 +271,7 @@ def cmd_outbox_retry(arguments: argparse.Namespace) -> int:
     with transaction(app.sessions) as session:
         count = retry_failed(session, app.clock.now(), tuple(arguments.ids))
     app.dispose()
-    print(f"{count} failed message(s) queued again")
+    print(f"{counted(count, 'failed message')} queued again")
     return EXIT_OK
 
 
@@ -312,7 +313,7 @@ def cmd_alerts_send(arguments: argparse.Namespace) -> int:
     if arguments.dry_run:
         for recipient in report.recipients:
             print(f"{recipient.email}\t{recipient.account_name}\t{recipient.plan_name}\t{recipient.language}")
-    print(f"alert {arguments.template!r} ({key}) for plans {', '.join(sorted(plans))}: {len(report.recipients)} recipients, "
+    print(f"alert {arguments.template!r} ({key}) for {'plan' if len(plans) == 1 else 'plans'} {', '.join(sorted(plans))}: {counted(len(report.recipients), 'recipient')}, "
           + ("dry run, nothing sent" if arguments.dry_run else
              f"{report.queued} queued, {report.already_sent} already sent earlier"
              + (f"; delivered now: {dict(delivered.outcomes)}" if report.queued else "")))
@@ -334,7 +335,7 @@ def cmd_sla_report(arguments: argparse.Namespace) -> int:
             delivered = deliver_once(app) if queued else None
         finally:
             app.dispose()
-        print(f"monthly SLA report queued for {queued} recipient(s)" + (f"; delivered: {dict(delivered.outcomes)}" if delivered else ""))
+        print(f"monthly SLA report queued for {counted(queued, 'recipient')}" + (f"; delivered: {dict(delivered.outcomes)}" if delivered else ""))
         return EXIT_OK
     month = arguments.month or app.clock.now().strftime("%Y-%m")
     try:

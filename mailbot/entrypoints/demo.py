@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
+import textwrap
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from mailbot.db.engine import build_engine
 from mailbot.db.migrate import upgrade_to_head
 from mailbot.directory.files import read_directory_file
 from mailbot.directory.importer import import_directory
+from mailbot.entrypoints.invocation import mailbot_command
 from mailbot.entrypoints.tables import render_table
 from mailbot.logs import configure_logging
 from mailbot.parsing import parse_message
@@ -20,6 +23,8 @@ from mailbot.resources import config_dir
 from mailbot.app import build_app
 from mailbot.cases.views import list_cases, recent_inbound
 from mailbot.runtime.runner import run_once
+
+REASON_WIDTH = 60  # the reason is wrapped at this width, never cut
 
 
 def run_demo(target: Path) -> int:
@@ -47,16 +52,17 @@ def run_demo(target: Path) -> int:
     print(f"directory: {report.summary()}")
     print(f"\nmail handled ({summary.ingest.total}):")
     print(render_table(("outcome", "sender", "subject", "reason"),
-                       [[row["outcome"], row["sender"], row["subject"][:45], row["reason"][:60]] for row in reversed(inbound)]))
+                       [[row["outcome"], row["sender"], row["subject"][:45], textwrap.fill(row["reason"], REASON_WIDTH)] for row in reversed(inbound)]))
     print(f"\ncases ({len(cases)}):")
     print(render_table(("number", "account", "subject"), [[c["number"], c["account"], c["subject"][:50]] for c in cases]))
     print(f"\nreplies written to {settings.delivery.path}/new:")  # type: ignore[union-attr]
     for path in sorted((target / "outbox" / "new").iterdir()):
         message = parse_message(path.read_bytes(), max_stored_attachment_bytes=0)
         print(f"  to {message.to[0].email if message.to else '?'}: {message.subject}")
+    run_mailbot = f"{mailbot_command()} --config {shlex.quote(str(target / 'mailbot.toml'))}"
     print(f"\nnext: add .eml files to {target / 'inbox' / 'new'} and run\n"
-          f"  mailbot --config {target / 'mailbot.toml'} run --once\n"
-          f"  mailbot --config {target / 'mailbot.toml'} cases list")
+          f"  {run_mailbot} run --once\n"
+          f"  {run_mailbot} cases list")
     return 0
 
 

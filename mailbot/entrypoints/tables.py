@@ -6,14 +6,22 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+PLAIN_STEPS = 10  # lines a progress report prints when it cannot redraw a bar
+
 
 def render_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Aligned columns; a cell with line breaks (a wrapped reason) takes as many lines as it needs."""
     if not rows:
         return "(none)"
     headers = [column.upper().replace("_", " ") for column in columns]
-    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(columns))]
+    widths = [max(len(headers[i]), *(len(line) for row in rows for line in row[i].split("\n")))
+              for i in range(len(columns))]
     lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    for row in rows:
+        cells = [cell.split("\n") for cell in row]
+        for index in range(max(len(cell) for cell in cells)):
+            lines.append("  ".join((cell[index] if index < len(cell) else "").ljust(width)
+                                   for cell, width in zip(cells, widths)).rstrip())
     return "\n".join(lines)
 
 
@@ -127,9 +135,14 @@ def human_size(size: int) -> str:
 
 
 def progress_bar(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
+    """A bar redrawn in place on a terminal; elsewhere (a log, a pipe, cron) a plain line at every tenth and at the end,
+    since carriage returns make a log unreadable."""
+    if sys.stderr.isatty():
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+    elif done == total or done * PLAIN_STEPS // max(total, 1) != (done - 1) * PLAIN_STEPS // max(total, 1):
+        sys.stderr.write(f"progress: {done}/{total} ({100 * done // max(total, 1)}%)\n")
     sys.stderr.flush()

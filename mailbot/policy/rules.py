@@ -22,6 +22,7 @@ from mailbot.policy.conversation import SurveyAnswer, asks_for_escalation, is_sh
 from mailbot.policy.quota import is_beyond_allowance
 from mailbot.policy.scope import out_of_scope_phrases
 from mailbot.policy.warranty import warranty_gap
+from mailbot.wording import counted
 
 Rule = Callable[[Situation, PolicySettings], Decision | None]
 
@@ -118,7 +119,7 @@ def engineer_reply(situation: Situation, settings: PolicySettings) -> Decision |
                                     plan.ticket_types if plan else TICKET_TYPES)
     parsed = replace(parsed, errors=parsed.errors + tuple(time_command_problems(parsed.commands, situation.prepaid_hours)))
     if parsed.errors:
-        return Decision(Outcome.APPENDED, "engineer_command_errors", f"{len(parsed.errors)} invalid command(s) in {thread.case_number}",
+        return Decision(Outcome.APPENDED, "engineer_command_errors", f"{counted(len(parsed.errors), 'invalid command')} in {thread.case_number}",
                         ReplyKind.ENGINEER_COMMAND_ERRORS, engineer_message=parsed)
     return Decision(Outcome.APPENDED, "engineer_reply", f"engineer {situation.engineer.email} in {thread.case_number}",
                     engineer_message=parsed)

@@ -188,7 +188,7 @@ def test_directory_file_problems(tmp_path: Path, smtp_sink: SmtpSink) -> None:
     result = run_cli(config, "check-config", "--directory", str(directory), check=False)
 
     assert result.returncode == EXIT_CONFIG
-    assert (f"{directory}: account 'initech': plan 'platinum' is not defined in the configuration (known: advanced, standard)"
+    assert (f"{directory}:1: account 'initech': plan 'platinum' is not defined in the configuration (known: advanced, standard)"
             in result.stderr)
     assert not (tmp_path / "bot.db").exists()  # nothing was written, not even an empty database
 

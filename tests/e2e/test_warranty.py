@@ -27,7 +27,7 @@ def test_csv_warranty_import_and_rma_case(tmp_path: Path, sqlite_url: str, smtp_
     refused = run_cli(config, "directory", "import", str(directory), check=False)
     assert refused.returncode != 0 and "warranty 'golden' is not an option of plan 'gold'" in refused.stdout + refused.stderr
     directory.write_text(CSV.format(option="extended"), encoding="utf-8")
-    assert "1 accounts created" in run_cli(config, "directory", "import", str(directory)).stdout
+    assert "1 account created" in run_cli(config, "directory", "import", str(directory)).stdout
     (tmp_path / "in" / "new" / "1.rma.host").write_bytes(customer_mail(sender="ana@bank.test", subject="[RMA] Fuente dañada"))
 
     run_cli(config, "run", "--once")

@@ -64,10 +64,10 @@ contacts = [{ email = "Ana@ACME.test", name = "Ana" }, { email = "pedro@acme.tes
 def test_import_is_idempotent_and_updates(migrated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "dir.toml"
     path.write_text(TOML)
-    assert run_import(migrated, path).summary() == "1 accounts created, 1 contracts created, 2 contacts created"
+    assert run_import(migrated, path).summary() == "1 account created, 1 contract created, 2 contacts created"
     assert run_import(migrated, path).summary() == "no changes"
     path.write_text(TOML.replace("2026-12-31", "2027-12-31").replace(', { email = "pedro@acme.test" }', ""))
-    assert run_import(migrated, path).summary() == "1 contracts updated, 1 contacts removed"
+    assert run_import(migrated, path).summary() == "1 contract updated, 1 contact removed"
     from mailbot.db.engine import build_session_factory
 
     with build_session_factory(migrated)() as session:

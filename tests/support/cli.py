@@ -33,6 +33,12 @@ def run_cli(config: Path, *arguments: str, timeout: float = 120, check: bool = T
     return result
 
 
+def run_mailbot(*arguments: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m mailbot ARGUMENTS` exactly as given (no --config put first), for tests of the parsing itself."""
+    return subprocess.run([sys.executable, "-m", "mailbot", *arguments], capture_output=True, text=True,
+                          timeout=timeout, env=cli_env(), cwd=cwd)
+
+
 def start_service(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
     """`mailbot run` in the background; its log goes to `log_path`."""
     log_file = log_path.open("wb")

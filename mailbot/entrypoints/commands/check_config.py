@@ -12,7 +12,7 @@ from mailbot.config import Settings, config_path_from
 from mailbot.config_warnings import escalation_warnings
 from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
-from mailbot.directory.importer import directory_problems
+from mailbot.directory.importer import checked_directory
 from mailbot.entrypoints.commands.server_checks import check_servers
 from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_SERVER_CHECK
 
@@ -53,12 +53,13 @@ def directory_file_problems(directory: Path | None, settings: Settings | None) -
     if directory is None:
         return []
     try:
-        records = read_directory_file(directory)
+        if settings is None:
+            read_directory_file(directory)  # the plans are not known until the configuration validates
+        else:
+            checked_directory(directory, settings.plans)
     except DirectoryFileError as error:
         return error.problems
-    if settings is None:
-        return []  # the plans are not known until the configuration validates
-    return directory_problems(records, settings.plans, str(directory))
+    return []
 
 
 def report_configuration(path: Path, settings: Settings | None, problems: list[str]) -> None:
