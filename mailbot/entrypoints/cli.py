@@ -22,6 +22,7 @@ from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import import_directory
 from mailbot.entrypoints.commands.accounts import add_accounts_parser
+from mailbot.entrypoints.commands.case_search import add_case_search_parser
 from mailbot.entrypoints.commands.check_config import add_check_config_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=cmd_directory_import)
 
     cases = commands.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
+    add_case_search_parser(cases)
     listing = cases.add_parser("list", help="list cases, newest first")
     listing.add_argument("--status", action="append", default=[], help="only these statuses (repeatable)")
     listing.add_argument("--limit", type=int, default=None)
