@@ -80,7 +80,7 @@ def search_cases(session: Session, query: SearchQuery) -> list[CaseMatch]:
 
 
 def matching_line(marked: str) -> str:
-    """The line of `marked` with the most matched words (unquoted lines first, then the earliest), trimmed, words in [brackets]."""
+    """The line of `marked` with the most matches (unquoted lines first, then the earliest), trimmed, in [brackets]."""
     lines = [" ".join(line.split()) for line in marked.splitlines()]
     candidates = [line for line in lines if MATCH_START in line]
     if not candidates:
@@ -161,7 +161,8 @@ class _SqliteSearch:
                         " WHERE case_message_fts MATCH :match AND m.case_id IN :ids"
                         " ORDER BY bm25(case_message_fts) DESC").bindparams(bindparam("ids", expanding=True))
         subjects = text("SELECT rowid, highlight(case_subject_fts, 0, :start, :stop) FROM case_subject_fts"
-                        " WHERE case_subject_fts MATCH :match AND rowid IN :ids").bindparams(bindparam("ids", expanding=True))
+                        " WHERE case_subject_fts MATCH :match AND rowid IN :ids"
+                        ).bindparams(bindparam("ids", expanding=True))
         found = {case_id: marked for case_id, marked in session.execute(subjects, marks)}
         # bm25 descending: the best message comes last and wins
         found.update((case_id, marked) for case_id, marked in session.execute(messages, marks))
@@ -177,8 +178,10 @@ class _PostgresSearch:
         self.query = query
 
     def tsquery(self) -> str:
-        return " && ".join("(" + " || ".join(f"plainto_tsquery('{name}', :t{index})" for name in self.CONFIGURATIONS) + ")"
-                           for index in range(len(self.query.terms)))
+        def either_language(index: int) -> str:
+            return " || ".join(f"plainto_tsquery('{name}', :t{index})" for name in self.CONFIGURATIONS)
+
+        return " && ".join(f"({either_language(index)})" for index in range(len(self.query.terms)))
 
     def parameters(self) -> dict[str, Any]:
         return {**{f"t{index}": term for index, term in enumerate(self.query.terms)}, **_common_parameters(self.query)}
@@ -191,13 +194,14 @@ class _PostgresSearch:
         return _ranked_sql(hits, self.query)
 
     def marked_texts(self, session: Session, case_ids: list[int]) -> dict[int, str]:
-        """Per case, its best matching message (else its subject) marked in both languages; the one marking more wins."""
+        """Per case, its best matching message (else its subject), marked in both languages: the one marking more wins."""
         if not case_ids:
             return {}
         options = f"StartSel={MATCH_START}, StopSel={MATCH_STOP}, HighlightAll=true"
         headlines = ", ".join(f"ts_headline('{name}', body, query.q, :options)" for name in self.CONFIGURATIONS)
         sql = (f"WITH query AS (SELECT ({self.tsquery()}) AS q), documents AS ("
-               "SELECT m.case_id, m.body_text || E'\\n' || m.subject AS body, ts_rank(m.search_document, query.q) AS score FROM case_messages m, query"
+               "SELECT m.case_id, m.body_text || E'\\n' || m.subject AS body, ts_rank(m.search_document, query.q) AS score"
+               " FROM case_messages m, query"
                " WHERE m.case_id IN :ids AND m.search_document @@ query.q UNION ALL "
                "SELECT c.id, c.subject, -1 FROM cases c, query WHERE c.id IN :ids AND c.search_document @@ query.q), "
                "best AS (SELECT DISTINCT ON (case_id) case_id, body FROM documents ORDER BY case_id, score DESC) "

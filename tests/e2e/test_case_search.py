@@ -50,35 +50,27 @@ def subjects(matches: list[dict]) -> list[str]:  # type: ignore[type-arg]
     return sorted(match["subject"] for match in matches)
 
 
-def test_spanish_words_are_found_with_and_without_accents(config: Path) -> None:
-    for words in ("garantia", "garantía", "GARANTÍA"):
+def test_words_are_found_in_spanish_and_english_with_their_line(config: Path) -> None:
+    for words in ("garantia", "garantía", "GARANTÍA"):  # accents and case need not match
         [match] = search(config, words)
         assert match["subject"] == "La garantía del disco" and match["account"] == "acme"
         assert "[garantía]" in match["line"] and match["status"] and match["number"].startswith("LC-")
     assert subjects(search(config, "factura", "noviembre")) == ["Facturación de noviembre"]
-
-
-def test_english_words_are_found_by_their_stem(config: Path) -> None:
-    [match] = search(config, "failing", "backups")
+    [match] = search(config, "failing", "backups")  # English stems
     assert match["subject"] == "Nightly job"
     assert match["line"] == "the nightly [backup] [failed] again with error 0x80070005."
-
-
-def test_account_and_since_narrow_the_search(config: Path) -> None:
-    assert subjects(search(config, "backup")) == ["La garantía del disco", "Nightly job"]
-    assert subjects(search(config, "backup", "--account", "GLOBEX")) == ["Nightly job"]
-    assert subjects(search(config, "backup", "--since", (START + timedelta(days=1)).date().isoformat())) == ["Nightly job"]
-    assert search(config, "garantia", "--since", (START + timedelta(days=1)).date().isoformat()) == []
-
-
-def test_the_table_shows_the_case_and_its_matching_line(config: Path) -> None:
     table = run_cli(config, "cases", "search", "garantia").stdout.splitlines()
     assert table[0].split() == ["NUMBER", "STATUS", "ACCOUNT", "SUBJECT", "RANK"]
     assert "acme" in table[1] and "La garantía del disco" in table[1]
     assert table[2].startswith("    ") and "[garantía]" in table[2]
 
 
-def test_no_match_is_said_plainly_and_exits_0(config: Path) -> None:
+def test_account_and_since_narrow_the_search_and_no_match_exits_0(config: Path) -> None:
+    day_after = (START + timedelta(days=1)).date().isoformat()
+    assert subjects(search(config, "backup")) == ["La garantía del disco", "Nightly job"]
+    assert subjects(search(config, "backup", "--account", "GLOBEX")) == ["Nightly job"]
+    assert subjects(search(config, "backup", "--since", day_after)) == ["Nightly job"]
+    assert search(config, "garantia", "--since", day_after) == []
     result = run_cli(config, "cases", "search", "impresora", "--account", "acme")
     assert result.stdout.strip() == "no cases match 'impresora' (account acme)"
     wrong = run_cli(config, "cases", "search", "--since", "yesterday", "backup", check=False)
