@@ -25,7 +25,7 @@ LINE_WIDTH = 100  # characters of the matching line shown
 CONTEXT_BEFORE = 30  # characters kept before the first matched word when the line is cut
 SUBJECT_WEIGHT = 2.0  # a word in the subject says more about the case than one in a message
 SQLITE_PREFIX_MIN = 4  # shorter words are matched whole: a prefix of 1-3 letters matches too much
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+(?:-\w+)*")  # "HX-1037" stays one term: PostgreSQL reads "-1037" as a number
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,9 @@ def _filters(query: SearchQuery) -> str:
     return ("WHERE " + " AND ".join(conditions)) if conditions else ""
 
 
-def _ranked_sql(hits: str, query: SearchQuery) -> TextClause:
-    """Each case's best hit, filtered, best first; `hits` yields (case_id, score) rows."""
-    sql = (f"WITH hits AS ({hits}), best AS (SELECT case_id, max(score) AS score FROM hits GROUP BY case_id) "
+def _ranked_sql(hits: str, query: SearchQuery, before: str = "") -> TextClause:
+    """Each case's best hit, filtered, best first; `hits` yields (case_id, score) rows; `before`: CTEs it reads."""
+    sql = (f"WITH {before}hits AS ({hits}), best AS (SELECT case_id, max(score) AS score FROM hits GROUP BY case_id) "
            "SELECT c.id, c.number, c.status, a.key, c.subject, c.opened_at, best.score FROM best "
            "JOIN cases c ON c.id = best.case_id JOIN accounts a ON a.id = c.account_id "
            f"{_filters(query)} ORDER BY best.score DESC, c.opened_at DESC, c.id DESC LIMIT :limit")
@@ -187,11 +187,12 @@ class _PostgresSearch:
         return {**{f"t{index}": term for index, term in enumerate(self.query.terms)}, **_common_parameters(self.query)}
 
     def ranked(self) -> TextClause:
-        hits = (f"SELECT c.id AS case_id, ts_rank(c.search_document, ({self.tsquery()})) * {SUBJECT_WEIGHT} AS score"
-                f" FROM cases c WHERE c.search_document @@ ({self.tsquery()}) UNION ALL "
-                f"SELECT m.case_id, ts_rank(m.search_document, ({self.tsquery()})) FROM case_messages m"
-                f" WHERE m.search_document @@ ({self.tsquery()})")
-        return _ranked_sql(hits, self.query)
+        # the query once (plainto_tsquery is only stable: inline, it would be parsed again for every row)
+        hits = (f"SELECT c.id AS case_id, ts_rank(c.search_document, query.q) * {SUBJECT_WEIGHT} AS score"
+                " FROM cases c, query WHERE c.search_document @@ query.q UNION ALL "
+                "SELECT m.case_id, ts_rank(m.search_document, query.q) FROM case_messages m, query"
+                " WHERE m.search_document @@ query.q")
+        return _ranked_sql(hits, self.query, f"query AS MATERIALIZED (SELECT ({self.tsquery()}) AS q), ")
 
     def marked_texts(self, session: Session, case_ids: list[int]) -> dict[int, str]:
         """Per case, its best matching message (else its subject), marked in both languages: the one marking more wins."""

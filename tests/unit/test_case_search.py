@@ -8,6 +8,7 @@ from mailbot.cases.search import LINE_WIDTH, MATCH_START as S, MATCH_STOP as E, 
 def test_terms_drop_punctuation_and_repeats_and_keep_accents() -> None:
     assert search_terms('Garantía "disco" OR NEAR(x) garantía -router*') == ("garantía", "disco", "or", "near", "x", "router")
     assert search_terms(" ¿? ... ") == ()
+    assert search_terms("modelo HX-1037,") == ("modelo", "hx-1037")
 
 
 def test_fts5_query_quotes_every_term_and_prefixes_the_long_ones() -> None:
