@@ -358,3 +358,19 @@ class Erasure(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     address_hash: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 of the normalised address
     counts: Mapped[str] = mapped_column(Text)  # JSON: what was erased, by kind
+
+
+# The full-text search index over case subjects and message text (migration 0014) is kept by the database,
+# not the ORM: PostgreSQL's generated `search_document` columns and their GIN indexes, SQLite's FTS5 tables
+# (with their shadow tables) and triggers. Autogenerate must neither drop them nor call them differences.
+SEARCH_TABLE_PREFIXES = ("case_subject_fts", "case_message_fts")
+SEARCH_COLUMN = "search_document"
+
+
+def is_modelled(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's include_object hook: False for the search objects that exist only in the database."""
+    if not reflected or compare_to is not None or name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(SEARCH_TABLE_PREFIXES)
+    return not (type_ in ("column", "index") and name.endswith(SEARCH_COLUMN))

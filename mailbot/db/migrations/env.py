@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from mailbot.db.models import Base
+from mailbot.db.models import Base, is_modelled
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,6 +27,7 @@ def _run_on(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only alter tables by copying them
         compare_type=True,
+        include_object=is_modelled,  # the search index lives outside the models (migration 0014)
     )
     with context.begin_transaction():
         context.run_migrations()

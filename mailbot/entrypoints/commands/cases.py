@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.cases.views import CASE_STATUSES, CaseFilter, list_cases, show_case
+from mailbot.entrypoints.commands.case_search import add_case_search_parser
 from mailbot.db.models import Account, Case
 from mailbot.entrypoints.commands.inbound import parse_since
 from mailbot.entrypoints.shared import print_json, read_view, show_detail
@@ -39,7 +40,7 @@ def add_cases_parser(commands: Any) -> Any:
     show.add_argument("number")
     show.add_argument("--json", action="store_true", help="JSON for scripts (times in UTC, and local beside them)")
     show.set_defaults(handler=cmd_cases_show)
-    # add_case_search_parser(cases)  # CASES SEARCH (issue 13, point 2): uncomment, import it from .case_search
+    add_case_search_parser(cases)
     return cases
 
 
