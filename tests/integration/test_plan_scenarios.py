@@ -368,7 +368,8 @@ def test_maintenances_count_again_in_a_new_support_year(tmp_path: Path, dovecot,
     app.clock.set(datetime(2027, 1, 5, 10, 0, tzinfo=BOGOTA))  # the contract started on 1 January: a new support year
     dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject="[mantenimiento] enero", body="Proponemos el 20 de enero."))
     run_once(app)
-    [ack] = smtp_sink.wait_for(1)
+    # The first two cases are long overdue by then: Calltech's matrix escalates them in the same run.
+    ack = next(mail for mail in smtp_sink.wait_for(1) if mail.rcpt_tos == ("c@gold.test",) and "enero" in mail.message["Subject"])
     app.dispose()
     assert "más allá de los incluidos" not in ack.message.get_body(("plain",)).get_content()
 
@@ -432,7 +433,7 @@ def test_contacts_title_and_phone_from_directory_import_reach_the_notice(tmp_pat
         '[[accounts]]\nkey = "gold"\nname = "Cliente gold"\nplan = "gold"\ntimezone = "America/Bogota"\n'
         'contracts = [{ reference = "gold-1", starts_on = 2026-01-01, ends_on = 2027-12-31 }]\n'
         'contacts = [{ email = "c@gold.test", name = "Cliente", title = "Jefa de sistemas", phone = "+57 1 555 0100 ext. 204" }]\n')
-    assert "1 contacts updated" in run_cli(config, "directory", "import", str(tmp_path / "details.toml")).stdout
+    assert "1 contact updated" in run_cli(config, "directory", "import", str(tmp_path / "details.toml")).stdout
     dovecot.append(mailbox_user, customer_mail(sender="c@gold.test", subject="[P3] consulta"))
     run_once(app)
     notice = notice_to_engineer(smtp_sink).get_body(("plain",)).get_content()
