@@ -60,7 +60,7 @@ def test_surveys_by_aspect_and_their_averages(tmp_path: Path, db_url: str, dovec
         ("response_time", 5.0, 2), ("solution_quality", 4.0, 2), ("communication", 3.5, 2), ("overall", 4.67, 3)]
     text = run_cli(config, "sla", "report", "--month", "2026-11").stdout
     assert "Survey by aspect" in text and "communication" in text and "3.5" in text
-    assert "survey   response_time 5, solution_quality 4, communication 4, overall 5" in run_cli(config, "cases", "show", number).stdout
+    assert "(response_time 5, solution_quality 4, communication 4, overall 5)" in run_cli(config, "cases", "show", number).stdout
 
     # The monthly mail renders the same report, the per-aspect table included.
     clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
