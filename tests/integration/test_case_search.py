@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from mailbot.cases.search import SearchQuery, search_cases, search_terms
 from mailbot.db.engine import build_engine, build_session_factory
@@ -25,20 +25,20 @@ def migrate_to(engine: Engine, revision: str, downgrade: bool = False) -> None:
 
 def add_case(engine: Engine, number: str, subject: str, body: str, account: str = "acme",
              opened_at: datetime = NOW) -> None:
-    with build_session_factory(engine)() as session, session.begin():
-        owner = session.query(Account).filter_by(key=account).one_or_none()
+    """Core inserts of the columns set here only: this also runs at revision 0013, before later columns exist."""
+    with engine.begin() as connection:
+        owner = connection.execute(select(Account.id).filter_by(key=account)).scalar()
         if owner is None:
-            if session.get(Plan, "standard") is None:
-                session.add(Plan(name="standard"))
-                session.flush()
-            owner = Account(key=account, name=account.upper(), plan_name="standard", updated_at=NOW)
-            session.add(owner)
-        case = Case(number=number, account=owner, subject=subject, status="open", language="es",
-                    opened_at=opened_at, updated_at=opened_at)
-        session.add(case)
-        session.flush()
-        session.add(CaseMessage(case_id=case.id, direction="in", message_id=f"<{number}@example.com>",
-                                sender="ana@example.com", subject=subject, body_text=body, created_at=opened_at))
+            if connection.execute(select(Plan.name).filter_by(name="standard")).first() is None:
+                connection.execute(insert(Plan).values(name="standard"))
+            owner = connection.execute(insert(Account).values(key=account, name=account.upper(), plan_name="standard",
+                                                              updated_at=NOW).returning(Account.id)).scalar_one()
+        case_id = connection.execute(insert(Case).values(
+            number=number, account_id=owner, subject=subject, status="open", language="es", opened_at=opened_at,
+            updated_at=opened_at).returning(Case.id)).scalar_one()
+        connection.execute(insert(CaseMessage).values(
+            case_id=case_id, direction="in", message_id=f"<{number}@example.com>", sender="ana@example.com",
+            subject=subject, body_text=body, created_at=opened_at))
 
 
 def found(engine: Engine, words: str, **filters: object) -> list[tuple[str, str]]:
