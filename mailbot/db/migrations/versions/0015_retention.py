@@ -34,7 +34,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_erasures_address_hash"), table_name="erasures")
     op.drop_table("erasures")
-    with op.batch_alter_table("attachments", schema=None) as batch_op:
-        batch_op.drop_column("content_purged_at")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_column("raw_purged_at")
+    # Plain DROP COLUMN (SQLite 3.35+): batch mode would copy `cases`, which the search index's FTS5 triggers
+    # (migration 0014) forbid while they exist.
+    op.drop_column("attachments", "content_purged_at")
+    op.drop_column("cases", "raw_purged_at")
