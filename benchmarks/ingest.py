@@ -1,10 +1,19 @@
 """Ingest throughput and IDLE latency on real Dovecot + a real SMTP server + SQLite (or --db URL).
 
-    .venv/bin/python -m benchmarks.ingest              # 2000 mixed messages, one `run --once`
-    .venv/bin/python -m benchmarks.ingest --idle 50    # `mailbot run` in IDLE: arrival -> ack latency
+    .venv/bin/python -m benchmarks.ingest                    # 2 rounds of 5,000 realistic messages, `run --once` each
+    .venv/bin/python -m benchmarks.ingest --count 20000 --rounds 1
+    .venv/bin/python -m benchmarks.ingest --db postgresql+psycopg://127.0.0.1/bench
+    .venv/bin/python -m benchmarks.ingest --idle 50          # `mailbot run` in IDLE: arrival -> ack latency
 
-Targets: >= 200 messages/s ingest on SQLite; IDLE p95 < 1 s (Dovecot itself adds ~0.5 s before it
-notifies an idling client).
+Each round appends its mail to the mailbox first (not timed), then times one `run --once` (ingest, the catch-up
+sweep, the lifecycle sweeps and the delivery of every reply over SMTP) as cron would run it. The second round
+goes into the database the first one grew, and answers the mail the bot sent in the first.
+
+Figures: messages/s end to end, SQL statements per message by outcome (counted with SQLAlchemy's
+before_cursor_execute on the ingest thread), CPU ms per message (this process: the bot and the SMTP sink, not
+Dovecot), peak RSS. Targets (issue 12, 2-core machine): >= 250 messages/s on SQLite with SMTP, >= 150 on
+PostgreSQL, <= 6 statements per new-case message, CPU < 14 ms per message, peak RSS < 150 MB on a 20,000 backlog,
+flat as the database grows; IDLE p95 < 1 s (Dovecot itself adds ~0.5 s before it notifies an idling client).
 """
 
 from __future__ import annotations
@@ -15,58 +24,109 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from benchmarks.corpus import ENGINEER, PRESETS, Corpus, Sent, directory_toml
+from mailbot.app import App
 from mailbot.intake.ingest import Ingestor
-from mailbot.runtime.runner import Service, deliver_once
-from mailbot.sources.factory import build_source
-from tests.support.bot import DIRECTORY_TOML, imap_source, prepared_app, smtp_delivery, write_config
+from mailbot.runtime import runner
+from mailbot.runtime.runner import Service, run_once
+from mailbot.sources.base import FetchedMail
+from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.dovecot import DovecotServer
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
 
-# Calltech's plans: business calendars with Colombian holidays, per-priority calendars and targets.
-PRESETS = ("calltech",)
-BENCH_DIRECTORY = DIRECTORY_TOML.replace('plan = "standard"', 'plan = "gold"').replace('plan = "advanced"', 'plan = "platinum"')
-SENDERS = ("ana@acme.test", "pedro@acme.test", "john@globex.test", "luis@oldco.test", "stranger@else.test")
 
 
-def mixed_mail(n: int) -> bytes:
-    sender = SENDERS[n % len(SENDERS)]
-    headers = {"Auto-Submitted": "auto-replied"} if n % 10 == 7 else {}
-    attachment = ("log.txt", "text/plain", b"line of log\n" * 2000) if n % 4 == 0 else None
-    return customer_mail(sender=sender, subject=f"Incidencia número {n}", headers=headers, attachment=attachment,
-                         body="Buenos días:\n\nEl sistema no arranca tras la actualización.\n" * 5)
+class StatementCounter:
+    """SQL statements sent on the current thread, through the engine's before_cursor_execute event."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._local = threading.local()
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: object) -> None:
+        self._local.count = self.count + 1
+
+    @property
+    def count(self) -> int:
+        return getattr(self._local, "count", 0)
 
 
-def throughput(count: int, db_url: str | None) -> None:
+@contextmanager
+def counted_ingest(counter: StatementCounter, by_outcome: dict[str, list[int]]) -> Iterator[None]:
+    """`run --once` with an ingestor that notes each message's statements under its outcome."""
+
+    class CountingIngestor(Ingestor):
+        def handle(self, source_key: str, mail: FetchedMail) -> str:
+            before = counter.count
+            outcome = super().handle(source_key, mail)
+            by_outcome[outcome].append(counter.count - before)
+            return outcome
+
+    original = runner.Ingestor
+    runner.Ingestor = CountingIngestor  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        runner.Ingestor = original  # type: ignore[misc]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_round(app: App, counter: StatementCounter, label: str) -> float:
+    by_outcome: dict[str, list[int]] = defaultdict(list)
+    cpu, started = cpu_seconds(), time.perf_counter()
+    with counted_ingest(counter, by_outcome):
+        summary = run_once(app)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    total = summary.ingest.total
+    print(f"\n{label}: {total} messages  {dict(summary.ingest.outcomes)}")
+    print(f"  end to end         {elapsed:.2f} s = {total / elapsed:.0f} messages/s"
+          f"  ({summary.delivery.outcomes['sent']} replies sent over SMTP)")
+    print(f"  CPU                {cpu * 1000 / max(total, 1):.1f} ms per message (this process)")
+    for outcome, counts in sorted(by_outcome.items()):
+        print(f"  statements         {statistics.mean(counts):5.1f} per {outcome} message (max {max(counts)}, n={len(counts)})")
+    every = [count for counts in by_outcome.values() for count in counts]
+    print(f"  statements         {statistics.mean(every):5.1f} per message overall")
+    print(f"  peak memory (RSS)  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return total / elapsed
+
+
+def append_all(dovecot: DovecotServer, user: str, mails: list[bytes]) -> None:
+    client = dovecot.imap(user)
+    for mail in mails:
+        client.append("INBOX", mail)
+    client.logout()
+
+
+def throughput(count: int, rounds: int, db_url: str | None) -> None:
     with DovecotServer() as dovecot, SmtpSink() as sink, tempfile.TemporaryDirectory() as folder:
         user = dovecot.add_user("bench@example.test")
         path = Path(folder)
         config = write_config(path, db_url=db_url or f"sqlite:///{path}/bench.db",
                               source=imap_source(dovecot, user, path, fetch_batch_size=200),
                               delivery=smtp_delivery(sink), limits={"auto_replies_per_sender_per_hour": 100000},
-                              presets=PRESETS, directory=BENCH_DIRECTORY)
+                              presets=PRESETS, directory=directory_toml(), engineers=[ENGINEER])
         app = prepared_app(config)
-        client = dovecot.imap(user)
-        for n in range(count):
-            client.append("INBOX", mixed_mail(n))
-        client.logout()
-        source = build_source(app.settings, app.sessions)
-        started = time.perf_counter()
-        report = Ingestor(app).ingest(source, threading.Event())
-        ingested = time.perf_counter()
-        delivery = deliver_once(app)
-        finished = time.perf_counter()
-        source.close()
+        counter = StatementCounter(app.engine)
+        corpus = Corpus()
+        print(f"database {app.engine.url.render_as_string(hide_password=True)}")
+        for number in range(1, rounds + 1):
+            sent = Sent.read([item.raw for item in sink.received]) if number > 1 else None
+            append_all(dovecot, user, corpus.round(count, sent))
+            timed_round(app, counter, f"round {number}" + (" (into the grown database)" if number > 1 else " (empty database)"))
         app.dispose()
-        print(f"messages           {report.total}  ({dict(report.outcomes)})")
-        print(f"ingest             {ingested - started:.2f} s = {report.total / (ingested - started):.0f} messages/s"
-              " (fetch, parse, decide, case + outbox + checkpoint commit)")
-        print(f"delivery           {finished - ingested:.2f} s = {delivery.outcomes['sent'] / (finished - ingested):.0f}"
-              " replies/s over SMTP")
-        print(f"end to end         {report.total / (finished - started):.0f} messages/s")
-        print(f"peak memory (RSS)  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 def idle_latency(count: int) -> None:
@@ -99,14 +159,15 @@ def idle_latency(count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--count", type=int, default=5000, help="messages per round (default 5000)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds, each into the database the last one grew")
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file); PostgreSQL: an empty database")
     parser.add_argument("--idle", type=int, metavar="N", help="measure IDLE latency over N messages instead")
     arguments = parser.parse_args()
     if arguments.idle:
         idle_latency(arguments.idle)
     else:
-        throughput(arguments.count, arguments.db)
+        throughput(arguments.count, arguments.rounds, arguments.db)
 
 
 if __name__ == "__main__":
