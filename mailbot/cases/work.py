@@ -75,8 +75,9 @@ def managers_in_roles(roles: tuple[str, ...], addresses: dict[str, str | None]) 
 
 
 class CaseWork:
-    def __init__(self, app: App, session: Session, case: Case, now: datetime) -> None:
+    def __init__(self, app: App, session: Session, case: Case, now: datetime, *, opened_now: bool = False) -> None:
         self._app = app
+        self._opened_now = opened_now  # the case was opened in this transaction: it has sent nothing yet
         self._session = session
         self.case = case
         self._now = now
@@ -168,11 +169,10 @@ class CaseWork:
             next_attempt_at=self._now, created_at=self._now, priority=self.queue_priority(),
         )
         self._session.add(row)
-        self._session.flush()
         self._session.add(CaseMessage(
             case_id=self.case.id, direction="out", message_id=mail.message_id, sender=self._app.settings.support.address,
             recipients=mail.recipient, subject=mail.subject, body_text=body_text if body_text is not None else mail.body_text,
-            created_at=self._now, outbox_id=row.id, author=author, internal=internal,
+            created_at=self._now, outbox=row, author=author, internal=internal,
         ))
 
     def event(self, actor: str, kind: str, detail: str = "") -> None:
@@ -194,6 +194,8 @@ class CaseWork:
 
     def engineer_thread(self, address: str) -> ThreadHeaders:
         """The notices this case already sent to `address`: each new one answers the first, so they form one thread."""
+        if self._opened_now:
+            return ThreadHeaders()
         sent = self._session.execute(
             select(CaseMessage.message_id, CaseMessage.recipients).where(
                 CaseMessage.case_id == self.case.id, CaseMessage.direction == "out", CaseMessage.internal.is_(True)

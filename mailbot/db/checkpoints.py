@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,19 +23,17 @@ class Position:
 
 
 def locked_checkpoint(session: Session, source: str, now: datetime) -> MailboxCheckpoint:
-    """The source's checkpoint row, created if missing, locked until the transaction ends."""
+    """The source's checkpoint row, created if missing, locked until the transaction ends: one statement.
+
+    The upsert's no-op update takes the row lock on PostgreSQL as SELECT ... FOR UPDATE would (SQLite's writer
+    already holds the database's lock from BEGIN IMMEDIATE), and RETURNING hands back the row as it now is.
+    """
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(MailboxCheckpoint)
-        .values(source=source, uidvalidity=0, last_uid=0, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[MailboxCheckpoint.source])
-    )
-    return session.scalars(
-        select(MailboxCheckpoint)
-        .where(MailboxCheckpoint.source == source)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    statement = insert(MailboxCheckpoint).values(source=source, uidvalidity=0, last_uid=0, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[MailboxCheckpoint.source], set_={"uidvalidity": MailboxCheckpoint.uidvalidity}
+    ).returning(MailboxCheckpoint)
+    return session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
 def read_position(session: Session, source: str) -> Position | None:

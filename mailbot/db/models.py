@@ -227,6 +227,8 @@ class CaseMessage(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)  # seen by engineers only, never by the customer
     case: Mapped[Case] = relationship(back_populates="messages")
     attachments: Mapped[list[StoredAttachment]] = relationship(back_populates="message")
+    # Set instead of outbox_id when both rows are new: one flush inserts them, the outbox row first.
+    outbox: Mapped[OutboxMessage | None] = relationship(foreign_keys=[outbox_id])
 
 
 class CaseEscalation(Base):
@@ -334,6 +336,15 @@ class MailboxCheckpoint(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DirectoryVersion(Base):
+    """One row whose number `directory import` (and an erasure of a contact) bumps: the bot keeps the directory in
+    memory and reads it again only when this number changed, instead of querying contacts for every message."""
+
+    __tablename__ = "directory_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class QuarantinedMessage(Base):

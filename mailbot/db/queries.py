@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mailbot.db.models import Account, Case, CaseMessage, CaseNumberCounter, Contact, InboundRecord, OutboxMessage
 from mailbot.domain.directory import ContractTerm, SenderStanding, ThreadEvidence, ThreadMatch
@@ -15,13 +15,12 @@ from mailbot.policy.case_numbers import CaseNumbering
 from mailbot.policy.warranty import WarrantyCover
 
 
-def sender_standing(session: Session, email: str) -> SenderStanding | None:
-    contact = session.scalars(
-        select(Contact).where(Contact.email == email).options(selectinload(Contact.account))
-    ).one_or_none()
-    if contact is None:
-        return None
-    account = contact.account
+def account_terms(account: Account) -> tuple[ContractTerm, ...]:
+    return tuple(ContractTerm(term.reference, term.starts_on, term.ends_on, term.prepaid_remote_hours) for term in account.contracts)
+
+
+def standing_of(contact: Contact, account: Account, contracts: tuple[ContractTerm, ...],
+                contacts: frozenset[str] = frozenset()) -> SenderStanding:
     return SenderStanding(
         contact_id=contact.id,
         contact_email=contact.email,
@@ -33,11 +32,10 @@ def sender_standing(session: Session, email: str) -> SenderStanding | None:
         language=contact.language or account.language,
         timezone=contact.timezone or account.timezone,
         account_timezone=account.timezone,
-        contracts=tuple(
-            ContractTerm(term.reference, term.starts_on, term.ends_on, term.prepaid_remote_hours) for term in account.contracts
-        ),
+        contracts=contracts,
         warranty=WarrantyCover(account.warranty_option, account.warranty_starts_on, account.warranty_ends_on)
         if account.warranty_option else None,
+        account_contacts=contacts,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import PlanSettings
+from mailbot.directory.snapshot import bump_directory_version
 from mailbot.db.models import Account, Case, Contact, Contract, Plan
 from mailbot.directory.files import AccountRecord, DirectoryFile, DirectoryFileError, read_directory_file
 from mailbot.policy.warranty import effective_cover
@@ -154,6 +155,7 @@ def import_directory(
         _sync_contacts(session, account, record, contacts.get(account.id, []), report)
         progress(done, len(accounts))
     session.flush()
+    bump_directory_version(session)
     return report
 
 

@@ -38,6 +38,7 @@ class SenderStanding:
     contracts: tuple[ContractTerm, ...]
     account_timezone: str | None = None  # the account's own: its contract days and quota months
     warranty: WarrantyCover | None = None  # the account's hardware warranty (plan defaults filled in); None: none
+    account_contacts: frozenset[str] = frozenset()  # every designated contact of the account, this one included
 
     def has_valid_contract(self, day: date) -> bool:
         return any(term.covers(day) for term in self.contracts)

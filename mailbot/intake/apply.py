@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import EngineerSettings, PlanSettings
-from mailbot.db.models import Case, CaseMessage, Contact, InboundRecord, OutboxMessage, StoredAttachment
+from mailbot.db.models import Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.queries import allocate_case_number
 from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
 from mailbot.outbound.replies import OutgoingMail
@@ -22,7 +21,6 @@ from mailbot.cases.work import CaseWork, describe_survey
 from mailbot.sla.escalations import escalate_locked, managers_told, reschedule
 
 CASE_OPEN = "open"
-MAX_COPIED = 50  # addresses of one message looked up as colleagues: a bounded lookup, whatever the To/Cc holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +33,12 @@ class Applied:
 def apply_decision(
     app: App, session: Session, decision: Decision, situation: Situation, source: str, source_ref: str
 ) -> Applied:
+    case = case_for(app, session, decision, situation)
     record = inbound_record(decision, situation, source, source_ref)
+    record.case_id = case.id if case is not None else None
     session.add(record)
     session.flush()
-    case = case_for(app, session, decision, situation)
-    entry = None
-    if case is not None:
-        record.case_id = case.id
-        entry = add_case_message(session, case, situation, record.id)
+    entry = add_case_message(session, case, situation, record.id) if case is not None else None
     # The answer to "escalar" says who was told, so the escalation is carried out before it is written.
     escalation_first = decision.reply is ReplyKind.ESCALATION_RECEIVED and case is not None and entry is not None
     if escalation_first:
@@ -51,7 +47,7 @@ def apply_decision(
     reply_id = None
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
-        cc = colleagues_in_copy(session, situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
+        cc = colleagues_in_copy(situation) if decision.reply is ReplyKind.ACKNOWLEDGMENT else ()
         extra = managers_told(app, session, case, situation.now, app.replies.language_for(situation.sender)) \
             if escalation_first and case is not None else None
         outgoing = app.replies.reply(decision.reply, situation, case, {**case_flags(decision, situation), **(extra or {})},
@@ -69,28 +65,25 @@ def case_flags(decision: Decision, situation: Situation) -> dict[str, Any]:
             "maintenances_per_year": situation.plan.maintenances_per_year if situation.plan else None}
 
 
-def colleagues_in_copy(session: Session, situation: Situation) -> tuple[str, ...]:
+def colleagues_in_copy(situation: Situation) -> tuple[str, ...]:
     """The account's other designated contacts the customer put in To or Cc: they stay in the thread (no one else)."""
     sender = situation.sender
     message = situation.message
     if sender is None or message.sender is None:
         return ()
     written_to = {address.email for address in message.to + message.cc} - {message.sender.email}
-    if not written_to:
-        return ()
-    contacts = session.scalars(select(Contact.email).where(Contact.account_id == sender.account_id,
-                                                           Contact.email.in_(sorted(written_to)[:MAX_COPIED])))
-    return tuple(sorted(address for address in contacts if is_replyable(address)))
+    return tuple(sorted(address for address in written_to & sender.account_contacts if is_replyable(address)))
 
 
 def carry_out(app: App, session: Session, decision: Decision, situation: Situation, case: Case, entry: CaseMessage,
               inbound_id: int) -> None:
     """What the decision means for the case beyond recording the message: notices, relays, state changes."""
-    work = CaseWork(app, session, case, situation.now)
+    opened_now = decision.outcome is Outcome.CASE_OPENED
+    work = CaseWork(app, session, case, situation.now, opened_now=opened_now)
     sender = entry.sender
     carry_out_decision(app, session, decision, situation, case, entry, inbound_id, work, sender)
     session.flush()
-    reschedule(app, session, case, situation.now)  # priority, first response or closing may move the SLA clock
+    reschedule(app, session, case, situation.now, opened_now=opened_now)  # priority, first response or closing may move the SLA clock
 
 
 def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,
@@ -173,9 +166,7 @@ def inbound_record(decision: Decision, situation: Situation, source: str, source
 
 def case_for(app: App, session: Session, decision: Decision, situation: Situation) -> Case | None:
     if decision.outcome is Outcome.CASE_OPENED:
-        case = open_case(app, session, situation)
-        case.related_case_id = decision.related_case_id
-        return case
+        return open_case(app, session, situation, decision.related_case_id)
     if decision.outcome is Outcome.APPENDED and situation.thread is not None:
         case = session.get(Case, situation.thread.case_id)
         if case is not None:
@@ -184,7 +175,7 @@ def case_for(app: App, session: Session, decision: Decision, situation: Situatio
     return None
 
 
-def open_case(app: App, session: Session, situation: Situation) -> Case:
+def open_case(app: App, session: Session, situation: Situation, related_case_id: int | None = None) -> Case:
     sender = situation.sender
     assert sender is not None, "policy opens cases only for designated contacts"
     year = situation.now.astimezone(app.replies.zone_for(sender)).year
@@ -204,6 +195,7 @@ def open_case(app: App, session: Session, situation: Situation) -> Case:
         priority=priority,
         first_response_due=targets.first_response_due if targets else None,
         resolution_due=targets.resolution_due if targets else None,
+        related_case_id=related_case_id,
     )
     if case.ticket_type == "rma":
         start_rma(app, case, situation.plan, sender.warranty, situation.now)
@@ -245,7 +237,6 @@ def add_case_message(session: Session, case: Case, situation: Situation, inbound
         for item in message.attachments
     ]
     session.add(entry)
-    session.flush()
     return entry
 
 
@@ -267,7 +258,6 @@ def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, c
         created_at=now,
     )
     session.add(row)
-    session.flush()
     if case is not None:
         session.add(
             CaseMessage(
@@ -279,7 +269,7 @@ def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, c
                 subject=outgoing.subject,
                 body_text=outgoing.body_text,
                 created_at=now,
-                outbox_id=row.id,
+                outbox=row,
                 author="bot",
                 internal=internal,
             )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
-from mailbot.db.models import Account, InboundRecord, QuarantinedMessage
+from mailbot.db.models import InboundRecord, QuarantinedMessage
 from mailbot.db.queries import (
     auto_replies_since,
     cases_of_type_between,
@@ -31,9 +31,9 @@ from mailbot.db.queries import (
     is_known_message,
     known_digest,
     is_known_source_ref,
-    sender_standing,
     thread_match,
 )
+from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
 from mailbot.domain.decisions import Situation
 from mailbot.domain.directory import SenderStanding, ThreadMatch
 from mailbot.errors import causes
@@ -42,13 +42,12 @@ from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
 from mailbot.config import PlanSettings
-from mailbot.domain.directory import SenderStanding
 from mailbot.policy.classify import Classification, classify
 from mailbot.policy.decide import decide
 from mailbot.policy.rules import is_new_request
 from mailbot.policy.quota import day_window, month_window, support_year
-from mailbot.policy.prepaid_hours import CardBalance
-from mailbot.cases.prepaid_hours import account_today, balance_of, card_terms
+from mailbot.policy.prepaid_hours import CardBalance, current_card
+from mailbot.cases.prepaid_hours import balance_of
 from mailbot.app import App
 from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
@@ -89,6 +88,7 @@ class IngestReport:
 class Ingestor:
     def __init__(self, app: App) -> None:
         self._app = app
+        self._directory = DirectoryCache()  # read again when `directory import` bumped its version
 
     def ingest(self, source: MailSource, stop: threading.Event, *, sweep: bool = False) -> IngestReport:
         """Handle everything waiting in the source; stops between messages once `stop` is set."""
@@ -117,6 +117,7 @@ class Ingestor:
     def position(self, source_key: str, uidvalidity: int) -> Position:
         now = self._app.clock.now()
         with transaction(self._app.sessions) as session:
+            self._directory.current(session)  # once per round: one number read, the directory only when it changed
             checkpoint = locked_checkpoint(session, source_key, now)
             previous = checkpoint.uidvalidity
             if uidvalidity and restart_for_uidvalidity(checkpoint, uidvalidity, now) and previous:
@@ -144,7 +145,9 @@ class Ingestor:
             try:
                 return self._process(source_key, mail, message)
             except IntegrityError as error:
-                # Another worker committed the same Message-ID between our check and insert: look again.
+                # Another worker committed the same Message-ID between our check and insert: look again. Or the
+                # directory changed under the snapshot (a contact removed): read it again too.
+                self._directory.forget()
                 if attempt == MESSAGE_ATTEMPTS:
                     return self.quarantine(source_key, mail, message.message_key, f"integrity error: {error.orig}")
             except OPERATOR_PROBLEMS:
@@ -247,9 +250,13 @@ class Ingestor:
         """Sources without UIDs (Maildir) know a handled message by its file name as well."""
         return mail.uid == 0 and is_known_source_ref(session, source_key, mail.source_ref)
 
+    def _snapshot(self, session: Session) -> DirectorySnapshot:
+        return self._directory.snapshot or self._directory.current(session)
+
     def _situation(self, session: Session, message: InboundMessage, now: datetime) -> Situation:
         email = message.sender.email if message.sender else ""
-        sender = sender_standing(session, email) if email else None
+        directory = self._snapshot(session)
+        sender = directory.standing(email) if email else None
         thread = thread_match(session, message, self._app.numbering)
         if thread is not None and not self._app.settings.cases.survey:
             thread = replace(thread, survey_pending=False)
@@ -277,7 +284,7 @@ class Ingestor:
             maintenances_this_year=self._maintenances_this_year(session, sender, plan, found, new_request, now, zone),
             engineer=self._app.engineers.get(email),
             case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
-            prepaid_hours=self._prepaid_hours(session, sender, thread, email, now),
+            prepaid_hours=self._prepaid_hours(session, directory, sender, thread, email, now),
         )
 
     @staticmethod
@@ -293,8 +300,8 @@ class Ingestor:
         start, end = day_window(*support_year(contract.starts_on, today), zone)
         return cases_of_type_between(session, sender.account_id, "maintenance", start, end)
 
-    def _prepaid_hours(self, session: Session, sender: SenderStanding | None, thread: ThreadMatch | None, email: str,
-                       now: datetime) -> CardBalance | None:
+    def _prepaid_hours(self, session: Session, directory: DirectorySnapshot, sender: SenderStanding | None,
+                       thread: ThreadMatch | None, email: str, now: datetime) -> CardBalance | None:
         """The card an engineer's #time would draw on (the case's account), or the one a new case's acknowledgment names."""
         if email in self._app.engineers and thread is not None:
             account_id = thread.account_id
@@ -302,12 +309,14 @@ class Ingestor:
             account_id = sender.account_id
         else:
             return None
-        account = session.get(Account, account_id)
+        account = directory.account(account_id)
         if account is None:
             return None
-        today = account_today(account, self._app.settings.support.default_timezone, now)
-        terms = card_terms(session, account, self._app.catalog.plan(account.plan_name), today)
-        return balance_of(session, account.id, terms) if terms else None
+        plan = self._app.catalog.plan(account.plan_name)
+        # Contract days are the account's own calendar days.
+        today = now.astimezone(ZoneInfo(account.timezone or self._app.settings.support.default_timezone)).date()
+        terms = current_card(account.contracts, plan.prepaid_remote_hours if plan else 0.0, today)
+        return balance_of(session, account_id, terms) if terms else None
 
     def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
         now = self._app.clock.now()

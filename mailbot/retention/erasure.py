@@ -11,6 +11,7 @@ from sqlalchemy import Column, String, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.directory.snapshot import bump_directory_version
 from mailbot.db.models import (
     AlertSend,
     Base,
@@ -62,6 +63,7 @@ def erase_person(session: Session, address: str, now: datetime) -> Counter[str]:
         session.execute(update(Case).where(Case.contact_id == contact.id).values(contact_id=None))
         session.delete(contact)
         session.flush()
+        bump_directory_version(session)
         done["contacts"] += 1
     done.update(erase_messages(session, address, now))
     done.update(erase_inbound(session, address))

@@ -56,10 +56,14 @@ def settled(session: Session, case_id: int) -> set[tuple[str, int]]:
     return {(clock, step) for clock, step in rows}
 
 
-def reschedule(app: App, session: Session, case: Case, now: datetime) -> None:
-    """Recompute the case's next threshold (after opening, a priority change, a first response, closing)."""
+def reschedule(app: App, session: Session, case: Case, now: datetime, *, opened_now: bool = False) -> None:
+    """Recompute the case's next threshold (after opening, a priority change, a first response, closing).
+
+    `opened_now`: the case was opened in this transaction, so no step of it can have been settled yet.
+    """
     state, calendar = clock_state(app, case)
-    owed = what_is_owed(thresholds(state, app.settings.escalation.steps, calendar), settled(session, case.id), now)
+    done = set() if opened_now else settled(session, case.id)
+    owed = what_is_owed(thresholds(state, app.settings.escalation.steps, calendar), done, now)
     case.next_escalation_at = min([item.due for item in owed.send + owed.settle] + ([owed.next_due] if owed.next_due else []),
                                   default=None)
 

@@ -191,6 +191,8 @@ def traces_of(db_url: str, needle: str) -> list[str]:
         with engine.connect() as connection:
             for table in Base.metadata.sorted_tables:
                 columns = [column for column in table.columns if isinstance(column.type, (String, LargeBinary))]
+                if not columns:
+                    continue  # a table of numbers only (the directory's version) holds no trace
                 for row in connection.execute(select(*columns)):
                     for column, value in zip(columns, row):
                         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
