@@ -1,7 +1,10 @@
-"""The ingest stage: raw mail from a source -> parse -> situation -> decision -> one transaction per message.
+"""The ingest stage: raw mail from a source -> parse -> situation -> decision -> case change, outbox and checkpoint.
 
-Exactly once: the message's case change, outbox rows and checkpoint advance commit together, under a lock on
-the source's checkpoint row, and the Message-ID (or the raw bytes' hash) is unique in the inbound log.
+Exactly once: a message's case change, outbox rows and checkpoint advance commit together, under a lock on the
+source's checkpoint row, and the Message-ID (or the raw bytes' hash) is unique in the inbound log. Up to
+`database.messages_per_commit` messages share one transaction, each in a savepoint of its own: one that fails
+rolls back alone (and is tried again or quarantined), and a crash before the commit redoes the whole batch.
+What the log and the metrics say of a message is said once its batch has committed.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ import hashlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from itertools import islice
 
 from jinja2 import TemplateError
 from sqlalchemy import delete
@@ -21,35 +24,20 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from mailbot.app import App
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
-from mailbot.db.models import InboundRecord, QuarantinedMessage
-from mailbot.db.queries import (
-    auto_replies_since,
-    cases_of_type_between,
-    requests_in_month,
-    is_known_message,
-    known_digest,
-    is_known_source_ref,
-    thread_match,
-)
+from mailbot.db.models import InboundRecord, MailboxCheckpoint, QuarantinedMessage
+from mailbot.db.queries import is_known_message, is_known_source_ref, known_digest
 from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
-from mailbot.domain.decisions import Situation
-from mailbot.domain.directory import SenderStanding, ThreadMatch
-from mailbot.errors import causes
 from mailbot.domain.messages import InboundMessage
+from mailbot.errors import causes
+from mailbot.intake.apply import apply_decision
+from mailbot.intake.situation import PlanNotConfigured, read_situation
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
 from mailbot.parsing import UnparseableMessage, parse_message
-from mailbot.config import PlanSettings
-from mailbot.policy.classify import Classification, classify
 from mailbot.policy.decide import decide
-from mailbot.policy.rules import is_new_request
-from mailbot.policy.quota import day_window, month_window, support_year
-from mailbot.policy.prepaid_hours import CardBalance, current_card
-from mailbot.cases.prepaid_hours import balance_of
-from mailbot.app import App
-from mailbot.intake.apply import apply_decision
 from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
 
 log = logging.getLogger(__name__)
@@ -65,10 +53,17 @@ DUPLICATE = "duplicate"
 # The "rule" of the two outcomes no policy rule decides, as the metrics show them.
 BY_CHECKPOINT = "checkpoint"  # another worker handled it first
 BY_KNOWN_MESSAGE = "known_message"  # its Message-ID (or the raw bytes' hash) is in the inbound log
+__all__ = ["Ingestor", "IngestReport", "OUTAGES", "PlanNotConfigured"]
+Later = list[Callable[[], None]]  # what is said of a batch's messages (log lines) once the batch has committed
 
 
-class PlanNotConfigured(Exception):
-    """A designated contact's account is on a plan the configuration does not define."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A fetched message made ready outside the transaction: parsed, or with the reason it goes to quarantine."""
+
+    mail: FetchedMail
+    message: InboundMessage | None
+    problem: str | None = None
 
 
 @dataclass
@@ -101,14 +96,12 @@ class Ingestor:
         report = IngestReport()
         handled: list[FetchedMail] = []
         try:
-            for mail in mails:
-                report.outcomes[self.handle(source.key, mail)] += 1
-                handled.append(mail)
+            for batch in batches(mails, self._app.settings.database.messages_per_commit, stop):
+                report.outcomes.update(self.handle_batch(source.key, batch))
+                handled += batch
                 if len(handled) >= MARK_HANDLED_EVERY:
                     source.mark_handled(handled)
                     handled = []
-                if stop.is_set():
-                    break
         finally:
             if handled:
                 source.mark_handled(handled)
@@ -129,91 +122,114 @@ class Ingestor:
 
     def handle(self, source_key: str, mail: FetchedMail) -> str:
         """Process one message to its end state; returns its outcome. Database outages propagate."""
+        [outcome] = self.handle_batch(source_key, [mail])
+        return outcome
+
+    def handle_batch(self, source_key: str, mails: list[FetchedMail]) -> list[str]:
+        """Process messages to their end states in one transaction; their outcomes. Database outages propagate
+        (nothing of the batch is committed, and the runner tries it again)."""
+        prepared = [self._prepare(mail) for mail in mails]
+        later: Later = []
+        with transaction(self._app.sessions) as session:
+            checkpoint = locked_checkpoint(session, source_key, self._app.clock.now())
+            outcomes = [self._handle_one(session, checkpoint, source_key, item, later) for item in prepared]
+            # Once for the batch, after its savepoints: one UPDATE of the row instead of one per message.
+            now = self._app.clock.now()
+            for item in prepared:
+                advance(checkpoint, item.mail.uidvalidity, item.mail.uid, now)
+        for say in later:
+            say()
+        return outcomes
+
+    def _prepare(self, mail: FetchedMail) -> Prepared:
         if mail.arrived_at is None:
             mail = replace(mail, arrived_at=self._app.clock.now())  # the source cannot tell: when it was fetched
         if mail.unfetchable:
-            return self.quarantine(source_key, mail, None, mail.unfetchable)
+            return Prepared(mail, None, mail.unfetchable)
         if mail.oversize:
             limit = self._app.settings.limits.max_message_bytes
-            return self.quarantine(source_key, mail, None, f"message of {mail.oversize} bytes exceeds "
-                                   f"limits.max_message_bytes ({limit}); only its headers were fetched")
+            return Prepared(mail, None, f"message of {mail.oversize} bytes exceeds limits.max_message_bytes ({limit});"
+                                        " only its headers were fetched")
         try:
-            message = parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes)
+            return Prepared(mail, parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes))
         except UnparseableMessage as error:
-            return self.quarantine(source_key, mail, None, f"unparseable: {error}")
+            return Prepared(mail, None, f"unparseable: {error}")
+
+    def _handle_one(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, item: Prepared,
+                    later: Later) -> str:
+        """One message of the batch, in a savepoint: a failure undoes this message's work alone."""
+        mail, message = item.mail, item.message
+        if message is None:
+            return self._quarantine_in(session, checkpoint, source_key, mail, None, item.problem or "", later)
         for attempt in range(1, MESSAGE_ATTEMPTS + 1):
             try:
-                return self._process(source_key, mail, message)
+                with session.begin_nested():
+                    return self._process(session, checkpoint, source_key, mail, message, later)
             except IntegrityError as error:
                 # Another worker committed the same Message-ID between our check and insert: look again. Or the
                 # directory changed under the snapshot (a contact removed): read it again too.
                 self._directory.forget()
                 if attempt == MESSAGE_ATTEMPTS:
-                    return self.quarantine(source_key, mail, message.message_key, f"integrity error: {error.orig}")
+                    return self._quarantine_in(session, checkpoint, source_key, mail, message.message_key,
+                                               f"integrity error: {error.orig}", later)
             except OPERATOR_PROBLEMS:
                 raise
             except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
-                self._raise_if_outage(error)
+                self._raise_if_outage(session, error)
                 if attempt < MESSAGE_ATTEMPTS and _is_database_error(error):
                     continue  # a deadlock, a lock timeout or a replaced connection passes: try this message again
                 log.exception("message failed; quarantined", extra=self._message_fields(source_key, mail, message))
-                return self.quarantine(source_key, mail, message.message_key, f"{type(error).__name__}: {error}")
+                return self._quarantine_in(session, checkpoint, source_key, mail, message.message_key,
+                                           f"{type(error).__name__}: {error}", later)
         raise AssertionError("unreachable")
 
-    def _raise_if_outage(self, error: Exception) -> None:
+    def _raise_if_outage(self, session: Session, error: Exception) -> None:
         """An error is this message's only while the database answers: a lost connection is everyone's.
 
         A database error can be the message's own (a lookup with more parameters than the driver binds, a value
         the column refuses) or the database's (it went away). A connection SQLAlchemy found dead anywhere in the
-        chain of causes, or a database that does not answer a fresh round trip, is an outage: the runner backs
+        chain of causes, or a database that does not answer a round trip, is an outage: the runner backs
         off and retries the same message. Anything else is quarantined with the message, and the mailbox goes on.
         """
         for cause in causes(error):
             if isinstance(cause, DBAPIError) and cause.connection_invalidated:
                 raise cause from error
         try:
-            with self._app.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
+            # On the batch's own connection, its savepoint rolled back: a second connection would wait behind
+            # the batch's write lock on SQLite.
+            session.connection().exec_driver_sql("SELECT 1")
         except (OperationalError, InterfaceError, PoolTimeout) as outage:
             raise outage from error
 
-    def _process(self, source_key: str, mail: FetchedMail, message: InboundMessage) -> str:
+    def _process(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, mail: FetchedMail,
+                 message: InboundMessage, later: Later) -> str:
         now = self._app.clock.now()
-        with transaction(self._app.sessions) as session:
-            checkpoint = locked_checkpoint(session, source_key, now)
-            if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
-                self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
-                return ALREADY_HANDLED  # another worker got here first
-            self._take_out_of_quarantine(session, mail, now)
-            message, recorded = self._own_key(session, source_key, mail, message)
-            if recorded or self._is_known_file(session, source_key, mail):
-                advance(checkpoint, mail.uidvalidity, mail.uid, now)
-                log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message))
-                self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
-                return DUPLICATE
-            situation = self._situation(session, message, now)
-            decision = decide(situation, self._app.policy)
-            applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
-            advance(checkpoint, mail.uidvalidity, mail.uid, now)
-            self._count(session, decision.outcome.value, decision.rule, mail.arrived_at)
-        log.info(
-            "message handled",
-            extra=self._message_fields(
-                source_key,
-                mail,
-                message,
-                outcome=decision.outcome.value,
-                rule=decision.rule,
-                reason=decision.reason,
-                case=applied.case_number,
-                reply=decision.reply.value if decision.reply else None,
-                reply_withheld_by=decision.reply_suppressed_by,
-            ),
+        if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
+            self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
+            return ALREADY_HANDLED  # another worker got here first
+        self._take_out_of_quarantine(session, mail, now)
+        message, recorded = self._own_key(session, source_key, mail, message, later)
+        if recorded or self._is_known_file(session, source_key, mail):
+            later.append(lambda: log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message)))
+            self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
+            return DUPLICATE
+        situation = read_situation(self._app, session, self._snapshot(session), message, now)
+        decision = decide(situation, self._app.policy)
+        applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
+        self._count(session, decision.outcome.value, decision.rule, mail.arrived_at)
+        handled = self._message_fields(
+            source_key, mail, message, outcome=decision.outcome.value, rule=decision.rule, reason=decision.reason,
+            case=applied.case_number, reply=decision.reply.value if decision.reply else None,
+            reply_withheld_by=decision.reply_suppressed_by,
         )
+        later.append(lambda: log.info("message handled", extra=handled))
         return decision.outcome.value
 
     def _count(self, session: Session, outcome: str, rule: str, arrived_at: datetime | None) -> None:
-        """Counted when the transaction commits: a message rolled back by an outage counts once, when it is done."""
+        """Counted when the transaction commits: a message rolled back by an outage counts once, when it is done.
+
+        Called as the last step of a message's savepoint, so an attempt that failed and was undone never counts.
+        """
         metrics, clock = self._app.metrics, self._app.clock
 
         def count() -> None:
@@ -222,8 +238,8 @@ class Ingestor:
 
         after_commit(session, count)
 
-    def _own_key(self, session: Session, source_key: str, mail: FetchedMail,
-                 message: InboundMessage) -> tuple[InboundMessage, bool]:
+    def _own_key(self, session: Session, source_key: str, mail: FetchedMail, message: InboundMessage,
+                 later: Later) -> tuple[InboundMessage, bool]:
         """The message under the key it is recorded by, and whether that key is recorded already (a duplicate).
 
         Only the same content under the same Message-ID is a duplicate. A Message-ID seen before with other
@@ -238,8 +254,9 @@ class Ingestor:
         own = replace(message, message_key=f"{message.message_key}#{message.content_digest[:16]}")
         recorded = is_known_message(session, own.message_key)
         if not recorded:
-            log.warning("reused Message-ID with different content: handled as its own message",
-                        extra=self._message_fields(source_key, mail, own, message_key=own.message_key))
+            reused = self._message_fields(source_key, mail, own, message_key=own.message_key)
+            later.append(lambda: log.warning("reused Message-ID with different content: handled as its own message",
+                                             extra=reused))
         return own, recorded
 
     def _seen_before(self, session: Session, source_key: str, mail: FetchedMail, message_key: str) -> bool:
@@ -253,83 +270,17 @@ class Ingestor:
     def _snapshot(self, session: Session) -> DirectorySnapshot:
         return self._directory.snapshot or self._directory.current(session)
 
-    def _situation(self, session: Session, message: InboundMessage, now: datetime) -> Situation:
-        email = message.sender.email if message.sender else ""
-        directory = self._snapshot(session)
-        sender = directory.standing(email) if email else None
-        thread = thread_match(session, message, self._app.numbering)
-        if thread is not None and not self._app.settings.cases.survey:
-            thread = replace(thread, survey_pending=False)
-        plan = self._app.catalog.plan(sender.plan_name) if sender else None
-        if sender is not None and plan is None and email not in self._app.engineers:
-            raise PlanNotConfigured(
-                f"account {sender.account_key}'s plan {sender.plan_name!r} is not in the configuration;"
-                " add it (or a preset) and release this message from the quarantine"
-            )
-        zone = ZoneInfo((sender.account_timezone if sender else None) or self._app.settings.support.default_timezone)
-        used = 0
-        new_request = is_new_request(thread, sender, now, self._app.policy)
-        if sender is not None and plan is not None and plan.requests_per_month is not None and new_request:
-            used = requests_in_month(session, sender.account_id, *month_window(now, zone))
-        found = classify(message, plan, now.astimezone(zone).date()) if plan else None
-        return Situation(
-            message=message,
-            sender=sender,
-            thread=thread,
-            auto_replies_to_sender_last_hour=auto_replies_since(session, email, now - timedelta(hours=1)) if email else 0,
-            now=now,
-            plan=plan,
-            classification=found,
-            requests_this_month=used,
-            maintenances_this_year=self._maintenances_this_year(session, sender, plan, found, new_request, now, zone),
-            engineer=self._app.engineers.get(email),
-            case_plan=self._app.catalog.plan(thread.plan_name) if thread else None,
-            prepaid_hours=self._prepaid_hours(session, directory, sender, thread, email, now),
-        )
-
-    @staticmethod
-    def _maintenances_this_year(session: Session, sender: SenderStanding | None, plan: PlanSettings | None,
-                                found: Classification | None, new_request: bool, now: datetime, zone: ZoneInfo) -> int:
-        """Maintenance cases the account opened in the current contract year, when the plan limits them."""
-        if sender is None or plan is None or plan.maintenances_per_year is None or not new_request:
-            return 0
-        today = now.astimezone(zone).date()
-        contract = sender.contract_on(today)
-        if found is None or found.ticket_type != "maintenance" or contract is None:
-            return 0
-        start, end = day_window(*support_year(contract.starts_on, today), zone)
-        return cases_of_type_between(session, sender.account_id, "maintenance", start, end)
-
-    def _prepaid_hours(self, session: Session, directory: DirectorySnapshot, sender: SenderStanding | None,
-                       thread: ThreadMatch | None, email: str, now: datetime) -> CardBalance | None:
-        """The card an engineer's #time would draw on (the case's account), or the one a new case's acknowledgment names."""
-        if email in self._app.engineers and thread is not None:
-            account_id = thread.account_id
-        elif sender is not None:
-            account_id = sender.account_id
-        else:
-            return None
-        account = directory.account(account_id)
-        if account is None:
-            return None
-        plan = self._app.catalog.plan(account.plan_name)
-        # Contract days are the account's own calendar days.
-        today = now.astimezone(ZoneInfo(account.timezone or self._app.settings.support.default_timezone)).date()
-        terms = current_card(account.contracts, plan.prepaid_remote_hours if plan else 0.0, today)
-        return balance_of(session, account_id, terms) if terms else None
-
-    def quarantine(self, source_key: str, mail: FetchedMail, message_key: str | None, error: str) -> str:
+    def _quarantine_in(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, mail: FetchedMail,
+                       message_key: str | None, error: str, later: Later) -> str:
         now = self._app.clock.now()
         error = error.replace("\x00", "\\0")  # PostgreSQL text refuses NUL; the message may have put one there
         key = message_key or "sha256:" + hashlib.sha256(mail.raw).hexdigest()
-        with transaction(self._app.sessions) as session:
-            checkpoint = locked_checkpoint(session, source_key, now)
+        with session.begin_nested():
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED
             self._take_out_of_quarantine(session, mail, now)
             if self._seen_before(session, source_key, mail, key):
-                advance(checkpoint, mail.uidvalidity, mail.uid, now)
                 self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
                 return DUPLICATE
             session.add(
@@ -349,9 +300,9 @@ class Ingestor:
                     reason=error[:2000],
                 )
             )
-            advance(checkpoint, mail.uidvalidity, mail.uid, now)
             self._count(session, "quarantined", "quarantine", mail.arrived_at)
-        log.error("message quarantined", extra=fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error))
+        quarantined = fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error)
+        later.append(lambda: log.error("message quarantined", extra=quarantined))
         return "quarantined"
 
     def release(self, quarantine_id: int, fetch_again: Callable[[str], FetchedMail | None] | None = None) -> str:
@@ -401,3 +352,16 @@ class Ingestor:
 
 def _is_database_error(error: BaseException) -> bool:
     return any(isinstance(cause, DBAPIError) for cause in causes(error))
+
+
+def batches(mails: Iterable[FetchedMail], size: int, stop: threading.Event) -> Iterator[list[FetchedMail]]:
+    """Up to `size` messages at a time, as the source has them; none taken once `stop` is set.
+
+    The batch is complete before its transaction opens, so no transaction waits on the mail server.
+    """
+    mails = iter(mails)
+    while not stop.is_set():
+        batch = list(islice(mails, size))
+        if not batch:
+            return
+        yield batch

@@ -41,10 +41,11 @@ def case_numbers(url: str) -> list[str]:
     return numbers
 
 
-def prepare(tmp_path: Path, db_url: str, source: dict, sink) -> Path:  # type: ignore[no-untyped-def,type-arg]
+def prepare(tmp_path: Path, db_url: str, source: dict, sink, messages_per_commit: int = 20) -> Path:  # type: ignore[no-untyped-def,type-arg]
     # One sender writes every message here; the robot-loop cap on replies would withhold acks after 5.
     config = write_config(tmp_path, db_url=db_url, source=source, delivery=smtp_delivery(sink),
-                          limits={"auto_replies_per_sender_per_hour": 1000})
+                          limits={"auto_replies_per_sender_per_hour": 1000},
+                          database={"url": db_url, "messages_per_commit": messages_per_commit})
     run_cli(config, "db", "upgrade")
     run_cli(config, "directory", "import", str(tmp_path / "directory.toml"))
     return config
@@ -79,6 +80,35 @@ def test_sigkill_mid_batch_then_restart_handles_each_message_once(tmp_path: Path
 
 
 @pytest.mark.postgres
+def test_a_kill_inside_a_batch_commits_none_of_it_and_the_restart_does_all_of_it_once(tmp_path: Path, db_url: str, dovecot, mailbox_user: str, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    batch = 8
+    config = prepare(tmp_path, db_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink, messages_per_commit=batch)
+    ids = [f"batch-kill-{n}@acme.test" for n in range(60)]
+    for message_id in ids:
+        dovecot.append(mailbox_user, customer_mail(message_id=message_id, attachment=("dump.bin", "application/octet-stream", BULKY)))
+
+    first = subprocess.Popen(command(config, "run", "--once"), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: count(db_url, "inbound_messages") >= batch, 60, interval=0.01, what="the first batch")
+    time.sleep(0.05)  # into the next batch's transaction
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    handled_before_kill = count(db_url, "inbound_messages")
+    assert batch <= handled_before_kill < 60, "the kill must land in the middle of the mailbox"
+    assert handled_before_kill % batch == 0, "a batch commits whole or not at all"
+    assert count(db_url, "cases") == handled_before_kill and count(db_url, "outbox") == handled_before_kill
+
+    run_cli(config, "run", "--once")
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        keys = list(connection.execute(select(InboundRecord.message_key)).scalars())
+        numbers = list(connection.execute(select(Case.number)).scalars())
+    engine.dispose()
+    assert sorted(keys) == sorted(ids) and len(set(numbers)) == 60
+    acks = smtp_sink.wait_for(60)
+    assert sorted(Counter(mail.message["In-Reply-To"] for mail in acks).values()) == [1] * 60  # every ack exactly once
+
+
 def test_two_run_once_processes_give_200_distinct_case_numbers(tmp_path: Path, pg_url: str, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     users = [dovecot.add_user(f"support-{name}-{os.getpid()}-{tmp_path.name[-6:]}@example.test") for name in ("a", "b")]
     configs = []

@@ -1,0 +1,59 @@
+"""Several messages per transaction, a savepoint each: one that fails is undone and quarantined alone."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import mailbot.intake.ingest as ingest_module
+from mailbot.db.models import Case, InboundRecord, MailboxCheckpoint, OutboxMessage, QuarantinedMessage
+from mailbot.intake.ingest import Ingestor
+from mailbot.sources.factory import build_source
+from tests.support.bot import prepared_app, write_config
+from tests.support.mailgen import customer_mail
+
+
+def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox = tmp_path / "inbox"
+    config = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "inbox"},
+                          delivery={"kind": "maildir", "path": "outbox"},
+                          database={"url": db_url, "messages_per_commit": 10})
+    app = prepared_app(config)
+    (inbox / "new").mkdir(parents=True)
+    for n in range(5):
+        (inbox / "new" / f"{n}.m.host").write_bytes(customer_mail(subject=f"Consulta {n}", message_id=f"gc-{n}@acme.test"))
+    real_apply = ingest_module.apply_decision
+    attempts = []
+
+    def apply_failing_for_the_third(app_, session, decision, situation, source, source_ref):  # type: ignore[no-untyped-def]
+        if situation.message.subject == "Consulta 2":
+            attempts.append(source_ref)
+            session.add(OutboxMessage(message_id="half-done@x", kind="ack", recipient="x@y", envelope_from="a@b", subject="",
+                                      raw=b"", status="pending", attempts=0, next_attempt_at=situation.now,
+                                      created_at=situation.now))
+            session.flush()  # work written inside the savepoint, then the failure: all of it must be undone
+            raise ValueError("a bug met by this message only")
+        return real_apply(app_, session, decision, situation, source, source_ref)
+
+    monkeypatch.setattr(ingest_module, "apply_decision", apply_failing_for_the_third)
+    source = build_source(app.settings, app.sessions)
+    report = Ingestor(app).ingest(source, threading.Event())
+    source.close()
+
+    assert report.outcomes == {"case_opened": 4, "quarantined": 1}
+    assert attempts == ["2.m.host"]  # not a database error: blamed on the message at once
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 4
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.message_id == "half-done@x")) == 0
+        [quarantined] = session.scalars(select(QuarantinedMessage)).all()
+        assert quarantined.message_key == "gc-2@acme.test" and "a bug met by this message only" in quarantined.error
+        assert session.scalar(select(func.count()).select_from(InboundRecord)) == 5
+        assert session.scalar(select(func.count()).select_from(MailboxCheckpoint)) == 1
+    assert sorted(path.name for path in (inbox / "cur").iterdir()) == [f"{n}.m.host:2,S" for n in range(5)]
+    handled = {(sample.labels["outcome"], sample.value) for metric in app.metrics.registry.collect()
+               for sample in metric.samples if sample.name == "mailbot_messages_handled_total"}
+    assert handled == {("case_opened", 4.0), ("quarantined", 1.0)}  # the undone attempt is not counted
+    app.dispose()
