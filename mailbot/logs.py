@@ -61,5 +61,3 @@ def configure_logging(level: str = "INFO", output_format: str = "text") -> None:
     root.setLevel(level)
     for noisy in ("apscheduler", "imapclient", "aiosmtplib", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # The parse stage handles and records what mail-parser complains about (as message defects).
-    logging.getLogger("mailparser").setLevel(logging.CRITICAL)

@@ -6,28 +6,19 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.charset import QP, Charset
-from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
 from mailbot.outbound.filenames import safe_attachment_name
 from mailbot.outbound.templates import RenderedMail
+from mailbot.outbound.wire import SPACE_FOLDING, WIRE_POLICY, encoded_words, quoted_printable
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
-UTF8_QP = Charset("utf-8")
-UTF8_QP.body_encoding = QP  # readable in a raw view, unlike base64
-UTF8_QP.header_encoding = QP
-WIRE_POLICY = compat32.clone(linesep="\r\n")
 MAX_REFERENCES = 20  # long threads: keep the root and the newest ids (RFC 5322 §3.6.4 allows trimming)
 # RFC 5322 §2.1.1: no line over 998 octets, and 78 recommended. Plain text folds only at whitespace, so a longer
 # run without spaces goes out as RFC 2047 encoded-words, which can be split anywhere (each at most 75 characters).
 MAX_PLAIN_WORD = 66
-ENCODED_LINE_LENGTH = 76
 MAX_ID_LENGTH = 900  # a msg-id cannot be folded (RFC 5322 §3.6.4): longer ones from mail are left out of ours
 CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]{0,62}/[A-Za-z0-9][\w.+-]{0,62}")  # RFC 2045 type/subtype, no parameters
 
@@ -76,7 +67,10 @@ class Envelope:
 
 
 def compose(envelope: Envelope, content: RenderedMail, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Message:
-    """The finished message. Built with the compat32 API: several times faster than EmailMessage's header registry."""
+    """The finished message. Built with the compat32 API: several times faster than EmailMessage's header registry.
+
+    Every header value is one ASCII line (encoded-words for anything else) that SPACE_FOLDING folds at its spaces.
+    """
     message = with_attachments(body(content), attachments)
     message["From"] = address_header(envelope.from_name, envelope.from_address)
     message["To"] = address_header(envelope.to_name, envelope.to_address)
@@ -106,20 +100,43 @@ def as_bytes(message: Message) -> bytes:
 
 
 def body(content: RenderedMail) -> Message:
-    text = MIMEText(content.text, "plain", UTF8_QP)
+    text = text_part(content.text, "plain")
     if content.html is None:
         return text
-    alternative = MIMEMultipart("alternative", _subparts=[text, MIMEText(content.html, "html", UTF8_QP)])
-    return alternative
+    return multipart("alternative", [text, text_part(content.html, "html")])
+
+
+def text_part(text: str, subtype: str) -> Message:
+    """The headers MIMEText writes, with a quoted-printable body (readable in a raw view, unlike base64)."""
+    part = Message(policy=SPACE_FOLDING)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["MIME-Version"] = "1.0"
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(quoted_printable(text))
+    return part
+
+
+def multipart(subtype: str, parts: list[Message]) -> Message:
+    """A multipart whose boundary is chosen here, so the generator need not search the parts for a safe one.
+
+    "=_" can occur neither in quoted-printable (an "=" there is followed by hex digits or a line end) nor in
+    base64 (padding ends a line), the only encodings our parts use; the random part tells nested ones apart.
+    """
+    message = Message(policy=SPACE_FOLDING)
+    message["Content-Type"] = f'multipart/{subtype}; boundary="=_{uuid.uuid4().hex}"'
+    message["MIME-Version"] = "1.0"
+    for part in parts:
+        message.attach(part)
+    return message
 
 
 def with_attachments(content: Message, attachments: tuple[tuple[str, str, bytes], ...]) -> Message:
     """(filename, content type, bytes) parts after the body, e.g. the customer's files in an engineer's notice."""
     if not attachments:
         return content
-    mixed = MIMEMultipart("mixed", _subparts=[content])
+    mixed = multipart("mixed", [content])
     for filename, content_type, data in attachments:
-        part = MIMEApplication(data)
+        part = MIMEApplication(data, policy=SPACE_FOLDING)
         part.replace_header("Content-Type", content_type if CONTENT_TYPE.fullmatch(content_type) else "application/octet-stream")
         name = safe_attachment_name(filename)
         # RFC 2231 (filename*=utf-8''...) for anything not ASCII; the name's cap keeps the line under 998 octets.
@@ -128,12 +145,12 @@ def with_attachments(content: Message, attachments: tuple[tuple[str, str, bytes]
     return mixed
 
 
-def header_text(value: str) -> str | Header:
+def header_text(value: str) -> str:
     """Plain ASCII stays as is; anything else becomes RFC 2047 encoded words. Always one logical line."""
     line = single_line(value)
     if is_plain_header_text(line):
         return line
-    return Header(line, "utf-8", maxlinelen=ENCODED_LINE_LENGTH)
+    return encoded_words(line)
 
 
 def is_plain_header_text(line: str) -> bool:
@@ -141,11 +158,10 @@ def is_plain_header_text(line: str) -> bool:
     return line.isascii() and "=?" not in line and all(len(word) <= MAX_PLAIN_WORD for word in line.split(" "))
 
 
-def address_header(name: str, address: str) -> str | Header:
-    """`Name <address>`; a long display name is split into several encoded-words instead of one over-long one."""
+def address_header(name: str, address: str) -> str:
+    """`Name <address>`; a display name that is not plain ASCII goes as encoded-words, as many as it needs."""
     display = single_line(name)
-    if len(display) <= MAX_PLAIN_WORD // 2:  # its one encoded-word (base64 of UTF-8) stays within 75 characters
-        return formataddr((display, address), charset="utf-8")
-    header = Header(display, "utf-8", maxlinelen=ENCODED_LINE_LENGTH)
-    header.append(f" <{address}>", "us-ascii")
-    return header
+    if is_plain_header_text(display):
+        return formataddr((display, address))  # quoted where RFC 5322 needs it
+    address.encode("ascii")  # as formataddr does: an address must be ASCII here (no SMTPUTF8)
+    return f"{encoded_words(display)} <{address}>"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound, select_autoescape
 
 from mailbot.resources import templates_dir
 
@@ -23,10 +23,25 @@ class RenderedMail:
     html: str | None
 
 
-class TemplateRenderer:
-    """Renders one kind of mail in a language; an operator's folder overrides shipped templates file by file."""
+@dataclass(frozen=True, slots=True)
+class _TemplateSet:
+    """The compiled templates of one kind in one language (the HTML one is optional)."""
 
-    def __init__(self, override_dir: Path | None = None, fallback_language: str = "en") -> None:
+    subject: Template
+    text: Template
+    html: Template | None
+
+
+class TemplateRenderer:
+    """Renders one kind of mail in a language; an operator's folder overrides shipped templates file by file.
+
+    One renderer lives as long as the service: each template is compiled once and its lookup (the language
+    fallback, a missing HTML part) is remembered, so a reply costs no file-system access. With auto_reload
+    off, an edited template takes effect at the next start.
+    """
+
+    def __init__(self, override_dir: Path | None = None, fallback_language: str = "en", *,
+                 auto_reload: bool = False) -> None:
         search_path = [str(path) for path in (override_dir, templates_dir()) if path is not None]
         self._environment = Environment(
             loader=FileSystemLoader(search_path),
@@ -35,15 +50,31 @@ class TemplateRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=auto_reload,
+            cache_size=-1,  # every template stays compiled: the set is small and fixed
         )
         self._fallback_language = fallback_language
+        self._auto_reload = auto_reload
+        self._sets: dict[tuple[str, str], _TemplateSet] = {}
 
     def render(self, kind: str, language: str, context: Mapping[str, Any]) -> RenderedMail:
-        chosen = self._language_with(kind, language)
-        subject = self._render(f"{chosen}/{kind}.subject.j2", context)
-        text = self._render(f"{chosen}/{kind}.txt.j2", context)
-        html = self._render_optional(f"{chosen}/{kind}.html.j2", context)
-        return RenderedMail(subject=" ".join(subject.split()), text=text, html=html)
+        templates = self._templates(kind, language)
+        subject = templates.subject.render(**context)
+        html = templates.html.render(**context) if templates.html is not None else None
+        return RenderedMail(subject=" ".join(subject.split()), text=templates.text.render(**context), html=html)
+
+    def _templates(self, kind: str, language: str) -> _TemplateSet:
+        found = self._sets.get((kind, language))
+        if found is None:
+            found = self._load(kind, self._language_with(kind, language))
+            if not self._auto_reload:  # with reloading on, Jinja's own cache checks each file's time
+                self._sets[(kind, language)] = found
+        return found
+
+    def _load(self, kind: str, language: str) -> _TemplateSet:
+        get = self._environment.get_template
+        return _TemplateSet(subject=get(f"{language}/{kind}.subject.j2"), text=get(f"{language}/{kind}.txt.j2"),
+                            html=self._optional(f"{language}/{kind}.html.j2"))
 
     def _language_with(self, kind: str, language: str) -> str:
         for candidate in (language, self._fallback_language):
@@ -54,12 +85,8 @@ class TemplateRenderer:
                 continue
         raise TemplateMissing(f"no template {kind!r} for language {language!r} or {self._fallback_language!r}")
 
-    def _render(self, name: str, context: Mapping[str, Any]) -> str:
-        return self._environment.get_template(name).render(**context)
-
-    def _render_optional(self, name: str, context: Mapping[str, Any]) -> str | None:
+    def _optional(self, name: str) -> Template | None:
         try:
-            template = self._environment.get_template(name)
+            return self._environment.get_template(name)
         except TemplateNotFound:
             return None
-        return template.render(**context)

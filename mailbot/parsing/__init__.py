@@ -1,4 +1,4 @@
-"""Parse stage: raw message bytes -> a decoded, typed InboundMessage (mail-parser, checked by the stdlib)."""
+"""Parse stage: raw message bytes -> a decoded, typed InboundMessage (stdlib email parser, compat32)."""
 
 from mailbot.parsing.parse import UnparseableMessage, parse_message
 

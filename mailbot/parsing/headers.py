@@ -15,6 +15,7 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # Anything below U+0020 (CR, LF, NUL, ESC...) plus DEL and the C1 range never belongs on one header line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _SPACES = re.compile(r"\s+")
+_SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")  # how the stdlib parser keeps an undecodable octet
 
 
 def recover_8bit(value: str) -> str:
@@ -22,7 +23,7 @@ def recover_8bit(value: str) -> str:
 
     The stdlib parser keeps such octets as surrogate escapes; we turn them back into bytes and decode.
     """
-    if not any("\udc80" <= char <= "\udcff" for char in value):
+    if _SURROGATE_ESCAPE.search(value) is None:  # one C-level scan: this runs on every header of every message
         return value
     return decode_bytes(value.encode("utf-8", "surrogateescape"), None)
 

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from email import message_from_bytes
 from email.message import Message
+from email.policy import compat32
 from email.utils import parsedate_to_datetime
 
-import mailparser
+from mailparser.dates import parse_mail_date
 
 from mailbot.domain.messages import Address, InboundMessage
 from mailbot.parsing.addresses import parse_address_list, strip_msgid
@@ -18,10 +19,6 @@ from mailbot.parsing.html_text import html_to_text
 from mailbot.parsing.mime import MimeContent, extract_content
 
 MAX_MESSAGE_KEY_LENGTH = 995  # RFC 5322 §2.1.1: no line may exceed 998 octets, "Message-ID: <" included
-# Real header sections stay well under this even with long Received/ARC chains and big Cc lists.
-# mail-parser's header decoding grows quadratically (a 2 MB Subject of encoded-words takes ~35 s),
-# so above it the stdlib tree is used alone.
-MAX_HEADER_BYTES_FOR_MAILPARSER = 128 * 1024
 
 
 class UnparseableMessage(Exception):
@@ -35,47 +32,22 @@ def parse_message(raw: bytes, *, max_stored_attachment_bytes: int) -> InboundMes
     data = bytes(raw)
     if not data.strip():
         raise UnparseableMessage("empty message")
-    notes: list[str] = []
     try:
-        message, parser_date = _parse_tree(data, notes)
+        # compat32, not policy.default: we read raw_items() and decode them ourselves, so the header registry's
+        # parsing on every get() would be work thrown away, and compat32 re-serialises attached messages as sent.
+        message = message_from_bytes(data, policy=compat32)
         if not message.keys():
             raise UnparseableMessage("no header section: not an RFC 5322 message")
-        return _build(data, message, parser_date, max_stored_attachment_bytes, notes)
+        return _build(data, message, max_stored_attachment_bytes)
     except UnparseableMessage:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure must reach the quarantine, not the loop
+    except Exception as exc:  # noqa: BLE001 - any parser failure (RecursionError on deep MIME too) must reach the quarantine
         raise UnparseableMessage(f"parser failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse_tree(data: bytes, notes: list[str]) -> tuple[Message, datetime | None]:
-    """The MIME tree and Date as mail-parser reads them; the stdlib's tree alone when mail-parser crashes.
-
-    mail-parser builds the very same stdlib tree and then post-processes it; that step raises on
-    mail the stdlib reads fine (a nested multipart with a wrong boundary, a NUL in a charset), and
-    such mail must still reach the support desk rather than quarantine.
-    """
-    if _header_section_size(data) > MAX_HEADER_BYTES_FOR_MAILPARSER:
-        notes.append("header section too large for mail-parser; read with the stdlib parser")
-        return message_from_bytes(data), None
-    try:
-        parsed = mailparser.parse_from_bytes(data)
-    except Exception as exc:  # noqa: BLE001 - retried below with the stdlib alone
-        notes.append(f"mail-parser failed ({type(exc).__name__}); read with the stdlib parser")
-        return message_from_bytes(data), None
-    if parsed.message is None:
-        raise UnparseableMessage("mail-parser returned no message")
-    return parsed.message, parsed.date
-
-
-def _header_section_size(data: bytes) -> int:
-    ends = [found for found in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if found >= 0]
-    return min(ends) if ends else len(data)
-
-
-def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: int, notes: list[str]) -> InboundMessage:
+def _build(raw: bytes, message: Message, limit: int) -> InboundMessage:
     headers = tuple((name.lower(), decode_header_text(value)) for name, value in message.raw_items())
     content = extract_content(message, limit)
-    content.notes[:0] = notes
     message_id = _message_id(_first_raw(message, "message-id"))
     from_addresses = parse_address_list(_raw_values(message, "from"))
     sender_header = _first_address(_raw_values(message, "sender"))
@@ -89,7 +61,7 @@ def _build(raw: bytes, message: Message, parser_date: datetime | None, limit: in
         delivered_to=_delivered_to(message),
         reply_to=parse_address_list(_raw_values(message, "reply-to")),
         subject=decode_header_text(_first_raw(message, "subject") or ""),
-        date=_date(_first_raw(message, "date"), parser_date),
+        date=_date(_first_raw(message, "date")),
         text=_text_body(content),
         html=content.html,
         attachments=tuple(content.attachments),
@@ -167,15 +139,18 @@ def _delivered_to(message: Message) -> tuple[str, ...]:
     return tuple(address.email for address in parse_address_list(values))  # already normalised, deduplicated
 
 
-def _date(raw: str | None, parser_date: datetime | None) -> datetime | None:
-    """Date header as an aware datetime; mail-parser's reading first, the stdlib's for what it refuses.
+def _date(raw: str | None) -> datetime | None:
+    """Date header as an aware UTC datetime; mail-parser's reader first, the stdlib's for what it refuses.
 
+    mail-parser's reader is the one part of that library we keep: it reads obsolete RFC 5322 §4.3 syntax (comments
+    anywhere, two-digit years, military zones, a wrong weekday, a leap second) that email.utils refuses or misreads.
     RFC 5322 §3.3 makes the zone mandatory; a date without one is taken as UTC.
     """
-    if parser_date is not None and parser_date.tzinfo is not None:
-        return parser_date
     if not raw:
         return None
+    read = parse_mail_date(raw).value
+    if read is not None:
+        return read
     try:
         parsed = parsedate_to_datetime(decode_header_text(raw))
     except (TypeError, ValueError, IndexError, OverflowError):

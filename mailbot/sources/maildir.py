@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +13,9 @@ from mailbot.db.checkpoints import Position
 from mailbot.sources.base import FetchedMail, SourceUnavailable
 
 HANDLED_INFO = ":2,S"
+# In the Maildir's root, beside dovecot-uidlist and the like (not a dot-name: Maildir++ reads those as folders).
+# Its mtime is the start of the last complete sweep of cur/, in the file system's own clock.
+SWEPT_MARKER = "mailbot-swept"
 RecordedCheck = Callable[[str, str], bool]  # (source key, source_ref) -> already recorded in the database?
 
 
@@ -29,6 +33,8 @@ class MaildirSource:
         self._poll_interval = poll_interval
         self._is_recorded = is_recorded
         self._files: dict[str, Path] = {}  # source_ref -> the file it was read from
+        # cur/ names known handled: moved there by us, or seen by a complete sweep. Skipped without a stat.
+        self._settled: set[str] = set()
 
     @property
     def key(self) -> str:
@@ -43,24 +49,85 @@ class MaildirSource:
         return 0
 
     def new_mail(self, position: Position) -> Iterator[FetchedMail]:
-        yield from self._read_folder("new", skip_recorded=False)
+        yield from self._read_folder("new")
 
     def sweep(self, position: Position) -> Iterator[FetchedMail]:
-        # Mail a mail client moved to cur/ before we saw it must still be handled; what we recorded is skipped.
-        yield from self._read_folder("cur", skip_recorded=True)
+        """Mail a mail client moved to cur/ before we saw it; what a complete sweep already saw is not looked at again.
 
-    def _read_folder(self, folder: str, *, skip_recorded: bool) -> Iterator[FetchedMail]:
-        directory = self._path / folder
+        A rename sets the file's ctime, so whatever entered cur/ since the last complete sweep began has a ctime at
+        or after the marker's mtime (one clock: the file system's). Only those files are checked against the
+        database; older ones cost a stat after a restart, and nothing but the listing within one process.
+        """
+        directory = self._path / "cur"
+        started = self._start_marker()
         try:
-            entries = sorted(directory.iterdir(), key=_arrival_order)
+            since = self._swept_since()
+            names, changed = self._changed_since(directory, since)
+            yield from self._read_entries(sorted(changed, key=_arrival_order), skip_recorded=True)
+            self._settled = names
+            os.replace(started, self._path / SWEPT_MARKER)  # keeps the mtime: the start of this sweep
+        finally:
+            started.unlink(missing_ok=True)  # a sweep cut short leaves the last complete one's marker
+
+    def _start_marker(self) -> Path:
+        marker = self._path / "tmp" / f"{SWEPT_MARKER}.{os.getpid()}.{uuid.uuid4().hex}"
+        try:
+            marker.touch()
+        except OSError as error:
+            raise SourceUnavailable(f"Maildir {marker.parent}: {error}") from error
+        return marker
+
+    def _swept_since(self) -> int | None:
+        try:
+            return (self._path / SWEPT_MARKER).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None  # never swept completely: every file in cur/ is checked once
+        except OSError as error:
+            raise SourceUnavailable(f"Maildir {self._path}: {error}") from error
+
+    def _changed_since(self, directory: Path, since: int | None) -> tuple[set[str], list[Path]]:
+        """Every name in cur/, and the files that entered it since `since` and are not settled."""
+        names: set[str] = set()
+        changed: list[Path] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    names.add(entry.name)
+                    if entry.name in self._settled or entry.name.startswith(".") or not self._is_newer(entry, since):
+                        continue
+                    changed.append(directory / entry.name)
         except OSError as error:
             raise SourceUnavailable(f"Maildir {directory}: {error}") from error
+        return names, changed
+
+    @staticmethod
+    def _is_newer(entry: os.DirEntry[str], since: int | None) -> bool:
+        """Renamed or written into cur/ at or after `since`: the last complete sweep began before it arrived."""
+        if since is None:
+            return True
+        try:
+            return entry.stat(follow_symlinks=False).st_ctime_ns >= since
+        except FileNotFoundError:
+            return False  # another worker or the client took it meanwhile
+
+    @staticmethod
+    def _listing(directory: Path) -> list[str]:
+        try:
+            return os.listdir(directory)
+        except OSError as error:
+            raise SourceUnavailable(f"Maildir {directory}: {error}") from error
+
+    def _read_folder(self, folder: str) -> Iterator[FetchedMail]:
+        directory = self._path / folder
+        names = self._listing(directory)
+        yield from self._read_entries(sorted((directory / name for name in names if not name.startswith(".")),
+                                             key=_arrival_order), skip_recorded=False)
+
+    def _read_entries(self, entries: list[Path], *, skip_recorded: bool) -> Iterator[FetchedMail]:
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             source_ref = unique_name(entry.name)
             if skip_recorded and self._is_recorded(self.key, source_ref):
-                continue  # checked before reading: cur/ holds the whole history
+                continue  # checked before reading, as late as possible: another worker may have handled it
             try:
                 status = entry.stat()
                 size = status.st_size
@@ -80,8 +147,10 @@ class MaildirSource:
             source = self._files.pop(mail.source_ref, None)
             if source is None or source.parent.name != "new":
                 continue  # found in cur/ by a sweep: leave the client's flags alone
+            handled_name = mail.source_ref + HANDLED_INFO
             try:
-                os.replace(source, self._path / "cur" / (mail.source_ref + HANDLED_INFO))
+                os.replace(source, self._path / "cur" / handled_name)
+                self._settled.add(handled_name)
             except FileNotFoundError:
                 continue  # moved by another worker
             except OSError as error:

@@ -108,6 +108,16 @@ def test_operator_override_replaces_one_template(tmp_path) -> None:  # type: ign
     assert "What happens next" in rendered.text  # the rest still comes from the shipped set
 
 
+def test_templates_are_compiled_once_and_not_looked_up_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    renderer = TemplateRenderer(tmp_path)
+    first = renderer.render("acknowledgment", "en", _context())
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "acknowledgment.subject.j2").write_text("Changed")
+    assert renderer.render("acknowledgment", "en", _context()) == first  # auto_reload off: read at start only
+    assert TemplateRenderer(tmp_path).render("acknowledgment", "en", _context()).subject == "Changed"
+    assert TemplateRenderer(tmp_path, auto_reload=True).render("acknowledgment", "en", _context()).subject == "Changed"
+
+
 def _context() -> dict[str, object]:
     from mailbot.outbound.samples import sample_context
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import email
+import random
 from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 
 import pytest
 
-from mailbot.outbound.compose import Envelope, as_bytes, compose
+from mailbot.domain.messages import Address
+from mailbot.outbound.compose import Envelope, as_bytes, compose, single_line
 from mailbot.outbound.filenames import MAX_NAME_BYTES, MAX_NAME_CHARACTERS, safe_attachment_name
 from mailbot.outbound.templates import RenderedMail
+from mailbot.parsing import parse_message
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 LONG_SPANISH = ("Informacióndelsistemadefacturaciónelectrónicaañoúltimo" * 20)[:1000]
@@ -60,6 +63,25 @@ def test_short_headers_stay_plain() -> None:
     raw, parsed = sent("[LC-2026-00001] Error al exportar")
     assert b"\r\nSubject: [LC-2026-00001] Error al exportar\r\n" in raw
     assert b"To: =?utf-8?" in raw and parsed["To"].addresses[0].display_name == "Ana García"
+
+
+TRICKY = "aZ09 !*+-/=?_\"(),.:;<>@[]\\ñéÑ€😀\u0301\u00a0中文"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_subject_and_name_read_back_the_same_within_the_line_limits(seed: int) -> None:
+    chooser = random.Random(seed)
+    text = "".join(chooser.choice(TRICKY) for _ in range(chooser.randint(1, 300)))
+    subject, name = single_line(text) or "x", single_line(text[::-1]) or "y"
+    raw, parsed = sent(subject, name=name, extra_headers=(("X-Mailbot-Case", subject),))
+    assert longest_line(raw) <= 998
+    header_lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(len(line) for line in header_lines) <= 78  # every token here is short: RFC 5322's recommendation holds
+    assert parsed["Subject"] == parsed["X-Mailbot-Case"] == subject
+    assert parsed["To"].addresses[0].display_name.replace(" ", "") == name.replace(" ", "")  # it spaces words apart
+    assert parsed["To"].addresses[0].addr_spec == "ana@acme.test"
+    ours = parse_message(raw, max_stored_attachment_bytes=0)  # our own parser reads the name exactly
+    assert (ours.subject, ours.to) == (subject, (Address("ana@acme.test", name),))
 
 
 def test_an_unfoldable_message_id_from_mail_is_left_out() -> None:
