@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.config import EngineerSettings, PlanSettings
-from mailbot.db.models import Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
+from mailbot.db.models import Account, Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.queries import allocate_case_number
 from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
 from mailbot.outbound.replies import OutgoingMail
@@ -83,7 +83,8 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
     sender = entry.sender
     carry_out_decision(app, session, decision, situation, case, entry, inbound_id, work, sender)
     session.flush()
-    reschedule(app, session, case, situation.now, opened_now=opened_now)  # priority, first response or closing may move the SLA clock
+    if not opened_now:  # a new case was scheduled when opened: its notices move no clock
+        reschedule(app, session, case, situation.now)  # priority, first response or closing may move the SLA clock
 
 
 def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,
@@ -196,9 +197,13 @@ def open_case(app: App, session: Session, situation: Situation, related_case_id:
         first_response_due=targets.first_response_due if targets else None,
         resolution_due=targets.resolution_due if targets else None,
         related_case_id=related_case_id,
+        paused_seconds=0,  # the column's default, needed before the INSERT by the SLA clock
     )
     if case.ticket_type == "rma":
         start_rma(app, case, situation.plan, sender.warranty, situation.now)
+    # Its first escalation threshold goes into the INSERT; the account is in the session already (the directory's).
+    case.account = session.get_one(Account, sender.account_id)
+    reschedule(app, session, case, situation.now, opened_now=True)
     session.add(case)
     session.flush()
     return case
@@ -252,6 +257,7 @@ def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, c
         subject=outgoing.subject,
         raw=outgoing.raw,
         is_auto_reply=True,
+        priority=0,  # as the column's default; set, so this row and the case's notices insert in one statement
         status="pending",
         attempts=0,
         next_attempt_at=now,

@@ -34,6 +34,8 @@ def read_situation(app: App, session: Session, directory: DirectorySnapshot, mes
                    now: datetime) -> Situation:
     email = message.sender.email if message.sender else ""
     sender = directory.standing(email) if email else None
+    if sender is not None:
+        directory.attach(session, sender.account_id)  # its cases' account and contact then need no query
     thread = thread_match(session, message, app.numbering)
     if thread is not None and not app.settings.cases.survey:
         thread = replace(thread, survey_pending=False)
