@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,13 +46,12 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
     The case row is locked: a scheduled job closing the case meanwhile cannot interleave with this message.
     """
     if message.thread_ids:
-        found = session.execute(
-            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients)
-            .where(CaseMessage.message_id.in_(message.thread_ids), CaseMessage.direction == "out")
-        ).all() + session.execute(
-            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients)
-            .where(CaseMessage.message_id.in_(message.thread_ids), CaseMessage.direction == "in")
+        rows = session.execute(
+            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients, CaseMessage.direction)
+            .where(CaseMessage.message_id.in_(message.thread_ids))
         ).all()
+        # What the bot sent decides before what it received: a reply names our message first.
+        found = [row[:3] for row in rows if row[3] == "out"] + [row[:3] for row in rows if row[3] == "in"]
         if found:
             case_id = found[0][0]
             sender = message.sender.email if message.sender else ""
@@ -76,10 +76,15 @@ def is_among(address: str, recipients: str) -> bool:
 
 
 def locked_case(session: Session, case_id: int) -> Case | None:
-    return session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    if case is not None:
+        # The identity map holds clean rows weakly: kept here, the rest of the transaction finds it without a query.
+        session.info.setdefault(LOCKED_CASES, []).append(case)
+    return case
 
 
 SURVEYED_CLOSE_REASONS = ("solved", "inactive")
+LOCKED_CASES = "mailbot_locked_cases"  # session.info key
 
 
 def _match(case: Case, evidence: ThreadEvidence, *, via_notice: bool = False) -> ThreadMatch:
@@ -118,21 +123,31 @@ def cases_of_type_between(session: Session, account_id: int, ticket_type: str, s
 
 
 def auto_replies_since(session: Session, recipient: str, since: datetime) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.recipient == recipient,
-            OutboxMessage.is_auto_reply.is_(True),
-            OutboxMessage.created_at >= since,
-        )
-    ) or 0
+    return session.scalar(_auto_replies_since(recipient, since)) or 0
 
 
-def known_digest(session: Session, message_key: str) -> tuple[bool, str | None]:
-    """Whether a message with this key was recorded, and the content digest it was recorded with."""
-    found = session.execute(select(InboundRecord.content_digest).where(InboundRecord.message_key == message_key)).first()
-    return (False, None) if found is None else (True, found[0])
+def _auto_replies_since(recipient: str, since: datetime):  # type: ignore[no-untyped-def]
+    return select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.recipient == recipient, OutboxMessage.is_auto_reply.is_(True), OutboxMessage.created_at >= since)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstLook:
+    """What the inbound log and the outbox say of a message before anything else is read: one round trip."""
+
+    known: bool  # a message with this key was recorded
+    digest: str | None  # the content digest it was recorded with
+    auto_replies: int  # automatic replies to the sender since the given time (the robot-loop cap)
+
+
+def first_look(session: Session, message_key: str, sender: str, since: datetime) -> FirstLook:
+    recorded = select(InboundRecord.content_digest).where(InboundRecord.message_key == message_key)
+    known, digest, replies = session.execute(select(
+        recorded.exists(),
+        recorded.limit(1).scalar_subquery(),
+        _auto_replies_since(sender, since).scalar_subquery() if sender else literal(0),
+    )).one()
+    return FirstLook(bool(known), digest, int(replies or 0))
 
 
 def is_known_message(session: Session, message_key: str) -> bool:

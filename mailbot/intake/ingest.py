@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 from jinja2 import TemplateError
@@ -28,7 +28,7 @@ from mailbot.app import App
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import InboundRecord, MailboxCheckpoint, QuarantinedMessage
-from mailbot.db.queries import is_known_message, is_known_source_ref, known_digest
+from mailbot.db.queries import FirstLook, first_look, is_known_message, is_known_source_ref
 from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
 from mailbot.domain.messages import InboundMessage
 from mailbot.errors import causes
@@ -208,12 +208,14 @@ class Ingestor:
             self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
             return ALREADY_HANDLED  # another worker got here first
         self._take_out_of_quarantine(session, mail, now)
-        message, recorded = self._own_key(session, source_key, mail, message, later)
+        sender = message.sender.email if message.sender else ""
+        look = first_look(session, message.message_key, sender, now - timedelta(hours=1))
+        message, recorded = self._own_key(session, source_key, mail, message, look, later)
         if recorded or self._is_known_file(session, source_key, mail):
             later.append(lambda: log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message)))
             self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
             return DUPLICATE
-        situation = read_situation(self._app, session, self._snapshot(session), message, now)
+        situation = read_situation(self._app, session, self._snapshot(session), message, now, look.auto_replies)
         decision = decide(situation, self._app.policy)
         applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
         self._count(session, decision.outcome.value, decision.rule, mail.arrived_at)
@@ -238,7 +240,7 @@ class Ingestor:
 
         after_commit(session, count)
 
-    def _own_key(self, session: Session, source_key: str, mail: FetchedMail, message: InboundMessage,
+    def _own_key(self, session: Session, source_key: str, mail: FetchedMail, message: InboundMessage, look: FirstLook,
                  later: Later) -> tuple[InboundMessage, bool]:
         """The message under the key it is recorded by, and whether that key is recorded already (a duplicate).
 
@@ -246,7 +248,7 @@ class Ingestor:
         content (a sender's buggy client, or someone reusing an ID to have a message dropped unseen) gets a key
         of its own, is recorded and handled, and the log says so. One lookup in the common case.
         """
-        known, digest = known_digest(session, message.message_key)
+        known, digest = look.known, look.digest
         if not known:
             return message, False
         if digest is None or digest == message.content_digest or message.message_key.startswith("sha256:"):

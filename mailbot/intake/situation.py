@@ -7,7 +7,7 @@ requests, the auto-replies of the last hour, the prepaid-hours card) is read her
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.cases.prepaid_hours import balance_of
 from mailbot.config import PlanSettings
-from mailbot.db.queries import auto_replies_since, cases_of_type_between, requests_in_month, thread_match
+from mailbot.db.queries import cases_of_type_between, requests_in_month, thread_match
 from mailbot.directory.snapshot import DirectorySnapshot
 from mailbot.domain.decisions import Situation
 from mailbot.domain.directory import SenderStanding, ThreadMatch
@@ -31,7 +31,8 @@ class PlanNotConfigured(Exception):
 
 
 def read_situation(app: App, session: Session, directory: DirectorySnapshot, message: InboundMessage,
-                   now: datetime) -> Situation:
+                   now: datetime, auto_replies_last_hour: int) -> Situation:
+    """`auto_replies_last_hour`: automatic replies to the sender since an hour ago (read with the first look)."""
     email = message.sender.email if message.sender else ""
     sender = directory.standing(email) if email else None
     if sender is not None:
@@ -55,7 +56,7 @@ def read_situation(app: App, session: Session, directory: DirectorySnapshot, mes
         message=message,
         sender=sender,
         thread=thread,
-        auto_replies_to_sender_last_hour=auto_replies_since(session, email, now - timedelta(hours=1)) if email else 0,
+        auto_replies_to_sender_last_hour=auto_replies_last_hour,
         now=now,
         plan=plan,
         classification=found,
