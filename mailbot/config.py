@@ -111,6 +111,7 @@ class OutboxSettings(Section):
     backoff_initial_seconds: float = Field(default=30.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
     envelope_from: str | None = None  # SMTP MAIL FROM; defaults to the support address
+    connections: int = Field(default=2, ge=1, le=10)  # SMTP sessions sending side by side (providers cap them)
 
 
 class LimitSettings(Section):

@@ -1,7 +1,8 @@
-"""The service loop: ingest, deliver, wait for mail (IDLE or polling), with scheduled jobs beside it.
+"""The service loop: ingest and wait for mail (IDLE or polling), with delivery and scheduled jobs beside it.
 
 The mailbox connection belongs to the main loop only; scheduled jobs that need it (the catch-up sweep) ask
-the loop through a flag. Jobs that need only the database (outbox retries) run in the scheduler's thread.
+the loop through a flag. Jobs that need only the database run in the scheduler's thread. Delivery has a thread
+of its own, woken when queued replies commit (whoever queued them), so ingest never stops to deliver.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from mailbot.delivery.outbox import DeliveryReport, build_transport, deliver_due
+from mailbot.delivery.background import OnceDelivery, OutboxSignal, deliver_lingering, outbox_commits_signalled
+from mailbot.delivery.outbox import DeliveryReport, build_transports, deliver_due
 from mailbot.errors import ServerRefused
 from mailbot.logs import fields
 from mailbot.app import App
@@ -61,13 +63,25 @@ class RunSummary:
 
 
 def deliver_once(app: App) -> DeliveryReport:
-    return asyncio.run(deliver_due(app, build_transport(app.settings, app.delivery_credentials)))
+    """One round over what is due now (the CLI's `outbox retry`, `alerts send`)."""
+    return asyncio.run(deliver_due(app, build_transports(app.settings, app.delivery_credentials)))
 
 
 def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
-    """Handle all waiting mail (plus a catch-up sweep), deliver the outbox, return; no retries (cron runs it again)."""
+    """Handle all waiting mail (plus a catch-up sweep) and deliver the outbox meanwhile; no retries (cron runs it again)."""
     stop = stop or threading.Event()
     summary = RunSummary()
+    signal = OutboxSignal()
+    with outbox_commits_signalled(app.engine, signal):
+        delivery = OnceDelivery(app, signal).start()
+        try:
+            read_mailbox_and_sweep(app, stop, summary)
+        finally:
+            summary.delivery = delivery.finish()  # drained: what ingest and the sweeps queued has been tried
+    return summary
+
+
+def read_mailbox_and_sweep(app: App, stop: threading.Event, summary: RunSummary) -> None:
     try:
         read_mailbox_once(app, stop, summary)
     except ServerRefused as error:
@@ -80,8 +94,6 @@ def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
     summary.lifecycle.update(escalation_sweep(app))
     summary.lifecycle.update(tam_meeting_sweep(app))
     summary.lifecycle.update(retention_purge(app))
-    summary.delivery = deliver_once(app)
-    return summary
 
 
 def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary) -> None:
@@ -108,6 +120,9 @@ class Service:
         service = app.settings.service
         self._refusals = Refusals(service.refused_tries, service.refused_retry_seconds)
         self._delivery_failures = 0  # delivery rounds in a row that found the SMTP server down
+        self._delivery_resumes_at = 0.0  # wall clock: while the server is down, no round before this paced retry
+        self._outbox_signal = OutboxSignal()
+        self._delivery = threading.Thread(target=self._delivery_loop, name="delivery", daemon=True)
         self._mailbox_watch = MailboxWatch(longest_quiet_seconds(app.settings.source),
                                            app.settings.health.ready_margin_seconds, time.time())
 
@@ -118,9 +133,15 @@ class Service:
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
         try:
-            self._loop(source)
+            with outbox_commits_signalled(self._app.engine, self._outbox_signal):
+                self._delivery.start()
+                try:
+                    self._loop(source)
+                finally:
+                    self._scheduler.shutdown(wait=True)
+                    self.request_stop()
+                    self._delivery.join()  # its sessions finish the message in hand
         finally:
-            self._scheduler.shutdown(wait=True)
             source.close()
             if health is not None:
                 health.stop()
@@ -196,17 +217,28 @@ class Service:
         if report.total:
             log.info("mail handled", extra=fields(source=source.key, **dict(report.outcomes)))
         if report.new_work:
-            self._deliver()
+            self._wake_delivery()  # already woken by the commits; this also covers a wake-up lost with a connection
             return  # mail may have arrived meanwhile: look again before waiting
         if self._stop.is_set() or self._sweep_due.is_set():
             return
         source.wait_for_mail(self._sweep_interval(), self._wake)
 
+    def _wake_delivery(self) -> None:
+        self._outbox_signal.notify()
+
+    def _delivery_loop(self) -> None:
+        """The delivery thread: a round whenever replies were queued (or the outbox job ticks), one at a time."""
+        while not self._stop.is_set():
+            self._deliver()
+            self._outbox_signal.wait(None)
+
     def _deliver(self) -> None:
         if not self._refusals.may_try("delivery"):
             return  # refused a moment ago: the next spaced try comes from the outbox job
+        if time.time() < self._delivery_resumes_at:
+            return  # the server was down: the paced retry's job wakes delivery, replies queued meanwhile wait for it
         try:
-            report = deliver_once(self._app)
+            report = deliver_lingering(self._app, self._outbox_signal, self._stop)
         except (OperationalError, InterfaceError) as error:
             log.warning("outbox delivery postponed: database unavailable", extra=fields(error=str(error).splitlines()[0]))
             return
@@ -235,12 +267,14 @@ class Service:
         self._delivery_failures += 1
         if not self._stop.is_set():
             # The scheduler runs on the wall clock, not on the app's (possibly fixed) policy clock.
-            self._scheduler.add_job(self._deliver, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
-                                    id="outbox_reconnect", replace_existing=True)
+            resume_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+            self._delivery_resumes_at = resume_at.timestamp()
+            self._scheduler.add_job(self._wake_delivery, "date", run_date=resume_at, id="outbox_reconnect",
+                                    replace_existing=True)
 
     def _start_jobs(self) -> None:
-        self._scheduler.add_job(
-            self._deliver, "interval", seconds=OUTBOX_RETRY_SECONDS, id="outbox", max_instances=1, coalesce=True
+        self._scheduler.add_job(  # retries that fell due
+            self._wake_delivery, "interval", seconds=OUTBOX_RETRY_SECONDS, id="outbox", max_instances=1, coalesce=True
         )
         self._scheduler.add_job(
             self._case_lifecycle, "interval", seconds=LIFECYCLE_SECONDS, id="case_lifecycle", max_instances=1, coalesce=True
@@ -290,7 +324,7 @@ class Service:
             return
         if done:
             log.info(name, extra=fields(**dict(done)))
-            self._deliver()
+            self._wake_delivery()
 
     def _request_sweep(self) -> None:
         self._sweep_due.set()
@@ -305,4 +339,5 @@ class Service:
     def request_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._outbox_signal.notify()
 

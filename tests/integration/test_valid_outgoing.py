@@ -134,7 +134,7 @@ def test_when_the_new_session_cannot_be_had_the_server_is_down(tmp_path: Path, s
                                        created_at=now, priority=0) for i in range(2)])
         session.commit()
     transport = ServerGoneAfterData()
-    report = asyncio.run(deliver_due(app, transport))
+    report = asyncio.run(deliver_due(app, [transport]))
     assert transport.reconnects == 1 and "unreachable" in (report.server_unreachable or "")
     with app.sessions() as session:
         rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

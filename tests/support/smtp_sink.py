@@ -42,6 +42,7 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     auth_login: str | None = None
+    peer: str = ""  # the client's address:port, so tests can tell its SMTP sessions apart
 
     @property
     def message(self) -> EmailMessage:
@@ -193,6 +194,7 @@ def _to_received(session: Session, envelope: Envelope) -> ReceivedMail:
         rcpt_tos=tuple(envelope.rcpt_tos),
         raw=bytes(raw),
         auth_login=login.decode() if isinstance(login, bytes) else login,
+        peer=":".join(str(part) for part in session.peer[:2]) if isinstance(session.peer, tuple) else str(session.peer),
     )
 
 

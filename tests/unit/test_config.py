@@ -59,6 +59,13 @@ def test_case_number_format_needs_seq(tmp_path: Path) -> None:
     assert any("support.case_number_format" in p and "{seq}" in p for p in found)
 
 
+def test_outbox_connections_default_and_bounds(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, MINIMAL)).outbox.connections == 2
+    assert load_settings(write(tmp_path, MINIMAL + "[outbox]\nconnections = 1\n")).outbox.connections == 1
+    for wrong in ("0", "11", '"two"'):
+        assert any("outbox.connections" in p for p in problems(tmp_path, MINIMAL + f"[outbox]\nconnections = {wrong}\n"))
+
+
 def test_unknown_time_zone(tmp_path: Path) -> None:
     found = problems(tmp_path, MINIMAL.replace("[source]", 'default_timezone = "Mars/Olympus"\n[source]'))
     assert any("support.default_timezone" in p and "Mars/Olympus" in p for p in found)
