@@ -18,7 +18,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from mailbot.config import ConfigError, runtime_problems
 from mailbot.db.engine import build_engine, transaction
 from mailbot.delivery.outbox import retry_failed
-from mailbot.db.migrate import SchemaOutOfDate, upgrade_to_head
+from mailbot.db.migrate import upgrade_to_head
+from mailbot.db.revisions import SchemaOutOfDate
 from mailbot.directory.files import DirectoryFileError
 from mailbot.directory.importer import checked_directory, import_directory
 from mailbot.entrypoints.commands.accounts import add_accounts_parser
