@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import ALWAYS_OPEN, EngineerSettings, ImapSource, MaildirDelivery, MaildirSource, Settings, SmtpDelivery
 from mailbot.db.engine import build_engine, build_session_factory
@@ -18,6 +18,9 @@ from mailbot.policy.case_numbers import CaseNumbering
 from mailbot.policy.catalog import Catalog
 from mailbot.policy.providers import boundary_hosts, effective_provider, trusted_authserv_ids
 from mailbot.runtime.metrics import Metrics
+
+if TYPE_CHECKING:
+    from mailbot.auth.credentials import Credentials
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
 def oauth2_credentials(section: ImapSource | SmtpDelivery | MaildirSource | MaildirDelivery, clock: Clock) -> Credentials | None:
     """An OAuth2 connection's credentials live as long as the app, so its token is cached across connections."""
     if isinstance(section, (ImapSource, SmtpDelivery)) and section.auth == "oauth2":
+        # Imported here: the OAuth2 libraries (and the IMAP and SMTP clients) load only when a login uses them.
+        from mailbot.auth.credentials import build_credentials
+
         return build_credentials(section, clock)
     return None
 

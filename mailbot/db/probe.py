@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from mailbot.clock import Clock
-from mailbot.db.migrate import current_revision, head_revision
+from mailbot.db.revisions import schema_gap
 from mailbot.db.models import Account, Case, OutboxMessage, QuarantinedMessage
 
 # The statuses of delivery/outbox.py and cases/work.py, spelt out: the db layer does not import the layers above it.
@@ -39,7 +39,6 @@ class DatabaseProbe:
         self._url = url
         self._clock = clock
         self._engine = build_probe_engine(url, timeout_seconds)
-        self._head = head_revision()  # read once: the migrations shipped with this code do not change
 
     def problems(self) -> list[str]:
         """Why the database is not ready (unreachable, schema not current), or nothing when it is."""
@@ -47,12 +46,13 @@ class DatabaseProbe:
         if missing:
             return [f"database unreachable: SQLite file {missing} does not exist"]
         try:
-            revision = current_revision(self._engine)
+            gap = schema_gap(self._engine)
         except Exception as error:  # noqa: BLE001 - any failure to answer is "unreachable", said in its words
             return [f"database unreachable: {first_line(error)}"]
-        if revision != self._head:
+        if gap is not None:
+            revision, head = gap
             return [f"database schema not current: it is at {revision or 'no revision (empty)'}, this mailbot needs "
-                    f"{self._head}; run `mailbot db upgrade`"]
+                    f"{head}; run `mailbot db upgrade`"]
         return []
 
     def facts(self) -> DatabaseFacts:

@@ -7,16 +7,17 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailbot.app import App, build_app
 from mailbot.config import Settings, config_path_from, load_settings
-from mailbot.db.migrate import ensure_schema_current
+from mailbot.db.revisions import ensure_schema_current
 from mailbot.entrypoints.tables import render_table, short
 from mailbot.logs import configure_logging
 from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from mailbot.resources import templates_dir
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
 
 
 class TemplateMissing(Exception):
@@ -42,20 +44,26 @@ class TemplateRenderer:
 
     def __init__(self, override_dir: Path | None = None, fallback_language: str = "en", *,
                  auto_reload: bool = False) -> None:
-        search_path = [str(path) for path in (override_dir, templates_dir()) if path is not None]
-        self._environment = Environment(
-            loader=FileSystemLoader(search_path),
+        self._search_path = [str(path) for path in (override_dir, templates_dir()) if path is not None]
+        self._fallback_language = fallback_language
+        self._auto_reload = auto_reload
+        self._sets: dict[tuple[str, str], _TemplateSet] = {}
+
+    @cached_property
+    def _environment(self) -> Environment:
+        # Built at the first mail rendered: every command wires a renderer, few render (Jinja2 takes ~30 ms to load).
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+        return Environment(
+            loader=FileSystemLoader(self._search_path),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            auto_reload=auto_reload,
+            auto_reload=self._auto_reload,
             cache_size=-1,  # every template stays compiled: the set is small and fixed
         )
-        self._fallback_language = fallback_language
-        self._auto_reload = auto_reload
-        self._sets: dict[tuple[str, str], _TemplateSet] = {}
 
     def render(self, kind: str, language: str, context: Mapping[str, Any]) -> RenderedMail:
         templates = self._templates(kind, language)
@@ -77,6 +85,8 @@ class TemplateRenderer:
                             html=self._optional(f"{language}/{kind}.html.j2"))
 
     def _language_with(self, kind: str, language: str) -> str:
+        from jinja2 import TemplateNotFound  # loaded already, with the environment
+
         for candidate in (language, self._fallback_language):
             try:
                 self._environment.get_template(f"{candidate}/{kind}.txt.j2")
@@ -86,6 +96,8 @@ class TemplateRenderer:
         raise TemplateMissing(f"no template {kind!r} for language {language!r} or {self._fallback_language!r}")
 
     def _optional(self, name: str) -> Template | None:
+        from jinja2 import TemplateNotFound  # loaded already, with the environment
+
         try:
             return self._environment.get_template(name)
         except TemplateNotFound:

@@ -7,8 +7,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from mailbot.config import ALWAYS_OPEN, WEEKDAYS, CalendarSettings, PlanSettings, Settings, WarrantyOption, parse_interval
 from mailbot.policy.calendar import BusinessCalendar, deadline
 from mailbot.policy.warranty import replacement_due
@@ -25,11 +23,11 @@ def build_calendar(name: str, settings: CalendarSettings) -> BusinessCalendar:
 
 def closed_day_check(settings: CalendarSettings):  # type: ignore[no-untyped-def]
     extra = frozenset(settings.closed_dates)
-    public = (
-        holidays.country_holidays(settings.holidays_country, subdiv=settings.holidays_subdivision)
-        if settings.holidays_country
-        else None
-    )
+    public = None
+    if settings.holidays_country:
+        import holidays  # ~60 ms to load: only for a calendar that has public holidays
+
+        public = holidays.country_holidays(settings.holidays_country, subdiv=settings.holidays_subdivision)
 
     @lru_cache(maxsize=4096)
     def is_closed(day: date) -> bool:

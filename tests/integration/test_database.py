@@ -11,7 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
 from mailbot.db.engine import build_engine
-from mailbot.db.migrate import SchemaOutOfDate, ensure_schema_current, upgrade_to_head
+from mailbot.db.migrate import upgrade_to_head
+from mailbot.db.revisions import SchemaOutOfDate, ensure_schema_current
 from mailbot.config import PlanSettings
 from mailbot.db.models import Account, Base, Contact, Contract, is_modelled
 from mailbot.directory.files import DirectoryFileError, read_directory_file

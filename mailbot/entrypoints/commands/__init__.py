@@ -1,1 +1,1 @@
-"""Subcommands of `mailbot`, one module each, registered by entrypoints/cli.py."""
+"""Subcommands of `mailbot`, one module each with `add_arguments(parser)`, listed in entrypoints/cli.py's COMMANDS."""

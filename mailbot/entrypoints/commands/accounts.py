@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from mailbot.directory.views import account_detail, describe_account
 from mailbot.entrypoints.shared import show_detail
 
 
-def add_accounts_parser(commands: Any) -> None:
-    accounts = commands.add_parser("accounts", help="customer accounts as the bot sees them").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    accounts = command.add_subparsers(metavar="ACTION")
     show = accounts.add_parser("show", help="one account: plan, contracts, contacts, who gets copies, TAM meetings")
     show.add_argument("key", help="the account's key in the directory")
     show.add_argument("--json", action="store_true")

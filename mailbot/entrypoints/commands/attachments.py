@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from mailbot.cases.attachments import UnsafeTarget, attachment_row, case_attachments, find_case, save_attachments
 from mailbot.entrypoints.shared import app_from, print_json
@@ -15,8 +14,8 @@ from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_OK
 COLUMNS = ("id", "filename", "size", "content_type", "author", "from", "at", "stored")
 
 
-def add_attachments_parser(commands: Any) -> None:
-    attachments = commands.add_parser("attachments", help="files customers and engineers sent").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    attachments = command.add_subparsers(metavar="ACTION")
     listing = attachments.add_parser("list", help="a case's attachments: name, size, type, who sent them, when")
     listing.add_argument("case", help="the case number")
     listing.add_argument("--json", action="store_true")

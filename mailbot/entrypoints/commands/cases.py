@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +22,8 @@ from mailbot.runtime.exit_codes import EXIT_OK, EXIT_USAGE
 COLUMNS = ("number", "status", "priority", "account", "contact", "opened_at", "subject")
 
 
-def add_cases_parser(commands: Any) -> Any:
-    """Returns the `cases` actions, so other command modules can add theirs (`cases search`)."""
-    cases = commands.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    cases = command.add_subparsers(metavar="ACTION")
     listing = cases.add_parser("list", help="list cases, newest first")
     listing.add_argument("--status", action="append", default=[], help=f"{', '.join(CASE_STATUSES)} (repeatable)")
     listing.add_argument("--account", action="append", default=[], help="only this account key (repeatable)")
@@ -41,7 +40,6 @@ def add_cases_parser(commands: Any) -> Any:
     show.add_argument("--json", action="store_true", help="JSON for scripts (times in UTC, and local beside them)")
     show.set_defaults(handler=cmd_cases_show)
     add_case_search_parser(cases)
-    return cases
 
 
 def cmd_cases_list(arguments: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from mailbot.app import sender_verification_ids
 from mailbot.config import Settings, config_path_from
@@ -13,15 +12,10 @@ from mailbot.config_warnings import escalation_warnings
 from mailbot.config_audit import audit_config
 from mailbot.directory.files import DirectoryFileError, read_directory_file
 from mailbot.directory.importer import checked_directory
-from mailbot.entrypoints.commands.server_checks import check_servers
 from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_SERVER_CHECK
 
 
-def add_check_config_parser(commands: Any) -> None:
-    """Register the command on the `mailbot` parser's subcommands."""
-    check = commands.add_parser(
-        "check-config", help="validate the configuration; lists every problem (--connect: also log in to each server)"
-    )
+def add_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--connect", action="store_true",
                        help="also log in to the IMAP and SMTP servers and the database; nothing is sent or changed")
     check.add_argument("--directory", type=Path, metavar="FILE",
@@ -40,6 +34,9 @@ def run_check_config(arguments: argparse.Namespace) -> int:
     if audit.settings is None:
         print("not connecting: the file must validate first", file=sys.stderr)
         return EXIT_CONFIG
+    # Imported here: logging in uses the service's own IMAP, SMTP and Alembic code, which only --connect needs.
+    from mailbot.entrypoints.commands.server_checks import check_servers
+
     checks = check_servers(audit.settings)
     for check in checks:
         print(check.line)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from mailbot.entrypoints.shared import app_from
 from mailbot.retention.erasure import forget_contact
 from mailbot.runtime.exit_codes import EXIT_OK, EXIT_USAGE
 
 
-def add_contact_parser(commands: Any) -> None:
-    contact = commands.add_parser("contact", help="one person's data").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    contact = command.add_subparsers(metavar="ACTION")
     forget = contact.add_parser("forget", help="erase their address, name, words, raw mail and files (cases and figures stay)")
     forget.add_argument("email")
     forget.set_defaults(handler=cmd_contact_forget)

@@ -21,8 +21,8 @@ COLUMNS = ("account", "plan", "contract", "state", "granted", "used", "remaining
 ENTRY_COLUMNS = ("kind", "at", "hours", "case", "engineer", "overdraft")
 
 
-def add_hours_parser(commands: Any) -> None:
-    hours = commands.add_parser("hours", help="prepaid remote-support hours per account").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    hours = command.add_subparsers(metavar="ACTION")
     listing = hours.add_parser("list", help="every account with prepaid hours: balance, used, expiry, per period")
     listing.add_argument("--all", action="store_true", help="expired periods too (default: current periods only)")
     listing.add_argument("--json", action="store_true")

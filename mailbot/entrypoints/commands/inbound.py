@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timezone
-from typing import Any
 
 from mailbot.cases.views import inbound_detail, list_inbound
 from mailbot.entrypoints.shared import show_detail, show_rows
@@ -14,9 +13,8 @@ from mailbot.runtime.exit_codes import EXIT_USAGE
 COLUMNS = ("id", "at", "outcome", "rule", "sender", "subject", "case", "reason")
 
 
-def add_inbound_parser(commands: Any) -> None:
-    inbound = commands.add_parser("inbound", help="every message the bot saw, with its outcome").add_subparsers(
-        metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    inbound = command.add_subparsers(metavar="ACTION")
     listing = inbound.add_parser("list", help="messages seen, newest first")
     listing.add_argument("--since", help="only messages received since this date or time (YYYY-MM-DD[THH:MM], UTC)")
     listing.add_argument("--outcome", action="append", default=[],

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from mailbot.entrypoints.shared import app_from
 from mailbot.retention.purge import retention_purge
 from mailbot.runtime.exit_codes import EXIT_OK
 
 
-def add_retention_parser(commands: Any) -> None:
-    retention = commands.add_parser("retention", help="purge raw mail as the [retention] settings say").add_subparsers(metavar="ACTION")
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    retention = command.add_subparsers(metavar="ACTION")
     purge = retention.add_parser("purge", help="purge what is due now (`mailbot run` does it hourly)")
     purge.add_argument("--dry-run", action="store_true", help="count what is due, change nothing")
     purge.set_defaults(handler=cmd_retention_purge)
