@@ -29,6 +29,7 @@ from mailbot.entrypoints.commands.contacts import add_contact_parser
 from mailbot.entrypoints.commands.hours import add_hours_parser
 from mailbot.entrypoints.commands.inbound import add_inbound_parser
 from mailbot.entrypoints.commands.retention import add_retention_parser
+from mailbot.entrypoints.commands.workers import add_worker_arguments, check_sharing, run_workers
 from mailbot.entrypoints.parser import build_root_parser, print_group_help
 from mailbot.entrypoints.shared import app_from, print_json, settings_from, show_rows
 from mailbot.entrypoints.tables import progress_bar
@@ -41,6 +42,7 @@ from mailbot.intake.ingest import Ingestor
 from mailbot.alerts.send import alert_plans, default_alert_key, send_alert
 from mailbot.runtime.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, EXIT_SCHEMA, EXIT_USAGE
 from mailbot.runtime.runner import Service, deliver_once, run_once
+from mailbot.runtime.workers import stop_when_parent_ends
 from mailbot.errors import ServerRefused
 from mailbot.sla.monthly_mail import COLUMNS as MONTHLY_COLUMNS, render_rows, send_monthly_report
 from mailbot.sla.report import ASPECT_COLUMNS, sla_report, survey_by_aspect
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service (IDLE/polling, delivery, scheduled jobs)")
     run.add_argument("--once", action="store_true", help="handle waiting mail, deliver the outbox, exit")
+    add_worker_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     add_check_config_parser(commands)
@@ -197,17 +200,23 @@ def cmd_run(arguments: argparse.Namespace) -> int:
     problems = runtime_problems(settings, path) + template_problems(settings, path)
     if problems:
         raise ConfigError(problems)
+    check_sharing(settings, path, arguments)
     app = app_from(arguments)
+    if arguments.workers > 1:
+        app.dispose()  # the schema is checked once, here; each worker wires its own app
+        return run_workers(arguments, path, install_stop_handlers)
     stop = threading.Event()
     try:
         if arguments.once:
             install_stop_handlers(stop.set)
-            summary = run_once(app, stop)
+            stop_when_parent_ends(stop.set)
+            summary = run_once(app, stop, arguments.partition)
             log.info("run complete", extra=fields(**dict(summary.ingest.outcomes), **{f"outbox_{k}": v for k, v in summary.delivery.outcomes.items()},
                                                   exit_code=summary.exit_code))
             return summary.exit_code
-        service = Service(app, stop)
+        service = Service(app, stop, arguments.partition)
         install_stop_handlers(service.request_stop)
+        stop_when_parent_ends(service.request_stop)
         return service.run()
     finally:
         app.dispose()
