@@ -70,6 +70,7 @@ class Workers:
     once: bool
     clock: Callable[[], float] = time.monotonic
     _workers: list[Worker] = field(default_factory=list)
+    _asked_to_stop: bool = False
 
     def run(self) -> int:
         environment = {**os.environ, PARENT_ENV: str(os.getpid())}
@@ -81,10 +82,16 @@ class Workers:
             self._supervise()
         finally:
             self._end_all()
-        codes = [worker.code if worker.code is not None else EXIT_FAILURE for worker in self._workers]
+        codes = [self._code_of(worker) for worker in self._workers]
         code = most_urgent(codes)
         log.info("workers stopped", extra=fields(codes=",".join(map(str, codes)), exit_code=code))
         return code
+
+    def _code_of(self, worker: Worker) -> int:
+        """A worker that our SIGTERM ended before it could handle it (still starting up) stopped as asked."""
+        if worker.code == -signal.SIGTERM and self._asked_to_stop:
+            return EXIT_OK
+        return worker.code if worker.code is not None else EXIT_FAILURE
 
     def _supervise(self) -> None:
         stopping_since: float | None = None
@@ -109,6 +116,7 @@ class Workers:
         return bool(ended)
 
     def _signal_all(self, signum: int) -> None:
+        self._asked_to_stop = True
         for worker in self._workers:
             if worker.poll() is None:
                 try:

@@ -77,6 +77,7 @@ def test_two_workers_share_a_mailbox_and_handle_each_message_once(tmp_path: Path
         code = stop_service(service, timeout=30)  # SIGTERM to the parent stops both workers
     assert code == 0, log.read_text()[-3000:]
     assert log.read_text().count("service stopped") == 2
+    assert log.read_text().count("health endpoint listening") == 1  # worker 0 serves it, once
     assert_each_once(pg_url, first + later, smtp_sink)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +14,7 @@ from mailbot.auth.credentials import PasswordCredentials
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED
-from mailbot.runtime.workers import most_urgent, worker_command
+from mailbot.runtime.workers import PARENT_ENV, Workers, most_urgent, stop_when_parent_ends, worker_command
 from mailbot.sources.imap import ImapMailSource
 from mailbot.sources.partition import WHOLE, Partition, handled_up_to, parse_partition, share_of
 
@@ -97,3 +101,34 @@ def test_the_set_exits_with_its_most_urgent_code() -> None:
 def test_each_worker_is_the_ordinary_command_on_its_share(tmp_path: Any) -> None:
     command = worker_command(tmp_path / "m.toml", Partition(1, 2), once=True)
     assert command[-5:] == ["--config", str(tmp_path / "m.toml"), "run", "--once", "--partition", "1/2"][-5:]
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_a_service_worker_that_ends_stops_the_others_and_its_code_is_the_sets() -> None:
+    started = time.monotonic()
+    workers = Workers([(Partition(0, 2), python("import time; time.sleep(60)")),
+                       (Partition(1, 2), python("raise SystemExit(7)"))], threading.Event(), once=False)
+    assert workers.run() == EXIT_REFUSED
+    assert time.monotonic() - started < 20  # the sleeping worker was stopped, not waited for
+
+
+def test_run_once_workers_each_finish_and_a_stop_request_reaches_them() -> None:
+    assert Workers([(Partition(0, 2), python("pass")), (Partition(1, 2), python("import time; time.sleep(0.5)"))],
+                   threading.Event(), once=True).run() == EXIT_OK
+    stop = threading.Event()
+    stop.set()  # as SIGTERM to the parent does: the workers get SIGTERM, and stopping as asked is no failure
+    started = time.monotonic()
+    assert Workers([(Partition(0, 1), python("import time; time.sleep(60)"))], stop, once=True).run() == EXIT_OK
+    assert time.monotonic() - started < 20
+
+
+def test_a_worker_stops_once_its_parent_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PARENT_ENV, str(os.getppid() + 100_000))  # not our parent: as if it had ended
+    stopped = threading.Event()
+    watcher = stop_when_parent_ends(stopped.set, interval=0.01)
+    assert watcher is not None and stopped.wait(5)
+    monkeypatch.delenv(PARENT_ENV)
+    assert stop_when_parent_ends(stopped.set) is None  # a unit of its own (`--partition` by hand) watches nothing
