@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import os
 import signal
 import sys
 import threading
@@ -48,6 +49,7 @@ from mailbot.sla.monthly_mail import COLUMNS as MONTHLY_COLUMNS, render_rows, se
 from mailbot.sla.report import ASPECT_COLUMNS, sla_report, survey_by_aspect
 from mailbot.sources.base import FetchedMail, SourceUnavailable
 from mailbot.sources.factory import build_source
+from mailbot.sources.partition import Partition
 
 log = logging.getLogger("mailbot")
 
@@ -201,22 +203,28 @@ def cmd_run(arguments: argparse.Namespace) -> int:
     if problems:
         raise ConfigError(problems)
     check_sharing(settings, path, arguments)
+    if arguments.workers == 1:
+        return run_share(arguments, arguments.partition)
+    app_from(arguments).dispose()  # the schema is checked once, here, before the workers are forked
+    parent = os.getpid()
+    return run_workers(arguments, lambda share: run_share(arguments, share, parent), install_stop_handlers)
+
+
+def run_share(arguments: argparse.Namespace, partition: Partition, parent_pid: int | None = None) -> int:
+    """`mailbot run [--once]` on one share of the mailbox (the whole of it by default); in a worker, `parent_pid`."""
     app = app_from(arguments)
-    if arguments.workers > 1:
-        app.dispose()  # the schema is checked once, here; each worker wires its own app
-        return run_workers(arguments, path, install_stop_handlers)
     stop = threading.Event()
     try:
         if arguments.once:
             install_stop_handlers(stop.set)
-            stop_when_parent_ends(stop.set)
-            summary = run_once(app, stop, arguments.partition)
+            stop_when_parent_ends(stop.set, parent_pid)
+            summary = run_once(app, stop, partition)
             log.info("run complete", extra=fields(**dict(summary.ingest.outcomes), **{f"outbox_{k}": v for k, v in summary.delivery.outcomes.items()},
                                                   exit_code=summary.exit_code))
             return summary.exit_code
-        service = Service(app, stop, arguments.partition)
+        service = Service(app, stop, partition)
         install_stop_handlers(service.request_stop)
-        stop_when_parent_ends(service.request_stop)
+        stop_when_parent_ends(service.request_stop, parent_pid)
         return service.run()
     finally:
         app.dispose()

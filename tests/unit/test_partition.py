@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -14,7 +13,7 @@ from mailbot.auth.credentials import PasswordCredentials
 from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.runtime.exit_codes import EXIT_FAILURE, EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED
-from mailbot.runtime.workers import PARENT_ENV, Workers, most_urgent, stop_when_parent_ends, worker_command
+from mailbot.runtime.workers import Workers, most_urgent, stop_when_parent_ends
 from mailbot.sources.imap import ImapMailSource
 from mailbot.sources.partition import WHOLE, Partition, handled_up_to, parse_partition, share_of
 
@@ -98,37 +97,45 @@ def test_the_set_exits_with_its_most_urgent_code() -> None:
     assert most_urgent([]) == EXIT_OK
 
 
-def test_each_worker_is_the_ordinary_command_on_its_share(tmp_path: Any) -> None:
-    command = worker_command(tmp_path / "m.toml", Partition(1, 2), once=True)
-    assert command[-5:] == ["--config", str(tmp_path / "m.toml"), "run", "--once", "--partition", "1/2"][-5:]
+def sleep_then(code: int, seconds: float = 60.0):  # type: ignore[no-untyped-def]
+    """What a worker runs here: wait (as a service does), then end with `code`."""
+    def run_share(_share: Partition) -> int:
+        time.sleep(seconds)
+        return code
 
-
-def python(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
+    return run_share
 
 
 def test_a_service_worker_that_ends_stops_the_others_and_its_code_is_the_sets() -> None:
+    def second_is_refused(share: Partition) -> int:
+        return sleep_then(EXIT_REFUSED, 0)(share) if share.index else sleep_then(EXIT_OK)(share)
+
     started = time.monotonic()
-    workers = Workers([(Partition(0, 2), python("import time; time.sleep(60)")),
-                       (Partition(1, 2), python("raise SystemExit(7)"))], threading.Event(), once=False)
+    workers = Workers([Partition(0, 2), Partition(1, 2)], second_is_refused, threading.Event(), once=False)
     assert workers.run() == EXIT_REFUSED
     assert time.monotonic() - started < 20  # the sleeping worker was stopped, not waited for
 
 
 def test_run_once_workers_each_finish_and_a_stop_request_reaches_them() -> None:
-    assert Workers([(Partition(0, 2), python("pass")), (Partition(1, 2), python("import time; time.sleep(0.5)"))],
-                   threading.Event(), once=True).run() == EXIT_OK
+    assert Workers([Partition(0, 2), Partition(1, 2)], sleep_then(EXIT_OK, 0.5), threading.Event(), once=True).run() == EXIT_OK
+    assert Workers([Partition(0, 2), Partition(1, 2)], lambda share: share.index * EXIT_UNDELIVERED, threading.Event(),
+                   once=True).run() == EXIT_UNDELIVERED
     stop = threading.Event()
     stop.set()  # as SIGTERM to the parent does: the workers get SIGTERM, and stopping as asked is no failure
     started = time.monotonic()
-    assert Workers([(Partition(0, 1), python("import time; time.sleep(60)"))], stop, once=True).run() == EXIT_OK
+    assert Workers([Partition(0, 1)], sleep_then(EXIT_OK), stop, once=True).run() == EXIT_OK
     assert time.monotonic() - started < 20
 
 
-def test_a_worker_stops_once_its_parent_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(PARENT_ENV, str(os.getppid() + 100_000))  # not our parent: as if it had ended
+def test_a_crashing_worker_fails_the_set() -> None:
+    def crash(_share: Partition) -> int:
+        raise RuntimeError("a bug")
+
+    assert Workers([Partition(0, 1)], crash, threading.Event(), once=True).run() == EXIT_FAILURE
+
+
+def test_a_worker_stops_once_its_parent_is_gone() -> None:
     stopped = threading.Event()
-    watcher = stop_when_parent_ends(stopped.set, interval=0.01)
+    watcher = stop_when_parent_ends(stopped.set, os.getppid() + 100_000, interval=0.01)  # not our parent: as if it ended
     assert watcher is not None and stopped.wait(5)
-    monkeypatch.delenv(PARENT_ENV)
-    assert stop_when_parent_ends(stopped.set) is None  # a unit of its own (`--partition` by hand) watches nothing
+    assert stop_when_parent_ends(stopped.set, None) is None  # a `--partition` unit started on its own watches nothing

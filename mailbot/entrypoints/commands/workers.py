@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from mailbot.config import ConfigError, ImapSource, Settings
-from mailbot.runtime.workers import Workers, worker_command
+from mailbot.runtime.workers import RunShare, Workers
 from mailbot.sources.partition import WHOLE, Partition, parse_partition
 
 
@@ -57,10 +57,12 @@ def check_sharing(settings: Settings, path: Path, arguments: argparse.Namespace)
         raise ConfigError(problems)
 
 
-def run_workers(arguments: argparse.Namespace, path: Path, install_stop_handlers: Callable[[Callable[[], None]], None]) -> int:
-    """Start `arguments.workers` processes, each `run [--once] --partition I/N`, and wait for them all."""
+def run_workers(arguments: argparse.Namespace, run_share: RunShare,
+                install_stop_handlers: Callable[[Callable[[], None]], None]) -> int:
+    """Fork `arguments.workers` processes, each running `run_share` on its share, and wait for them all.
+
+    The parent's own stop handlers are installed once the workers run (the set's `stop` is the parent's alone).
+    """
     stop = threading.Event()
-    install_stop_handlers(stop.set)
     shares = [Partition(index, arguments.workers) for index in range(arguments.workers)]
-    commands = [(share, worker_command(path, share, once=arguments.once)) for share in shares]
-    return Workers(commands, stop, once=arguments.once).run()
+    return Workers(shares, run_share, stop, once=arguments.once, on_started=lambda: install_stop_handlers(stop.set)).run()
