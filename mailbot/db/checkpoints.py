@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,4 +56,24 @@ def restart_for_uidvalidity(checkpoint: MailboxCheckpoint, uidvalidity: int, now
     if checkpoint.uidvalidity == uidvalidity:
         return False
     checkpoint.uidvalidity, checkpoint.last_uid, checkpoint.updated_at = uidvalidity, 0, now
+    return True
+
+
+def mailbox_checkpoints(session: Session, mailbox_key: str) -> dict[str, Position]:
+    """The mailbox's own checkpoint and those of its shares ("KEY#index/count", `mailbot run --workers`)."""
+    rows = session.execute(
+        select(MailboxCheckpoint.source, MailboxCheckpoint.uidvalidity, MailboxCheckpoint.last_uid).where(
+            or_(MailboxCheckpoint.source == mailbox_key,
+                MailboxCheckpoint.source.startswith(mailbox_key + "#", autoescape=True))  # keys hold "%40"
+        )
+    )
+    return {source: Position(uidvalidity, last_uid) for source, uidvalidity, last_uid in rows}
+
+
+def raise_checkpoint(session: Session, source: str, to: Position, now: datetime) -> bool:
+    """Move a checkpoint forward to `to` (a position proven handled), creating it; never moves one back."""
+    checkpoint = locked_checkpoint(session, source, now)
+    if checkpoint.uidvalidity == to.uidvalidity and checkpoint.last_uid >= to.last_uid:
+        return False
+    checkpoint.uidvalidity, checkpoint.last_uid, checkpoint.updated_at = to.uidvalidity, to.last_uid, now
     return True

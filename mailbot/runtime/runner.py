@@ -36,6 +36,7 @@ from mailbot.runtime.exit_codes import EXIT_MAILBOX_UNREADABLE, EXIT_OK, EXIT_RE
 from mailbot.runtime.refusals import Refusals
 from mailbot.sources.base import MailSource, SourceUnavailable
 from mailbot.sources.factory import build_source
+from mailbot.sources.partition import WHOLE, Partition
 
 log = logging.getLogger(__name__)
 OUTBOX_RETRY_SECONDS = 15.0
@@ -67,37 +68,41 @@ def deliver_once(app: App) -> DeliveryReport:
     return asyncio.run(deliver_due(app, build_transports(app.settings, app.delivery_credentials)))
 
 
-def run_once(app: App, stop: threading.Event | None = None) -> RunSummary:
-    """Handle all waiting mail (plus a catch-up sweep) and deliver the outbox meanwhile; no retries (cron runs it again)."""
+def run_once(app: App, stop: threading.Event | None = None, partition: Partition = WHOLE) -> RunSummary:
+    """Handle all waiting mail (plus a catch-up sweep) and deliver the outbox meanwhile; no retries (cron runs it again).
+
+    With `partition`, only that worker's share of the mailbox; the case sweeps are the first worker's alone.
+    """
     stop = stop or threading.Event()
     summary = RunSummary()
     signal = OutboxSignal()
     with outbox_commits_signalled(app.engine, signal):
         delivery = OnceDelivery(app, signal).start()
         try:
-            read_mailbox_and_sweep(app, stop, summary)
+            read_mailbox_and_sweep(app, stop, summary, partition)
         finally:
             summary.delivery = delivery.finish()  # drained: what ingest and the sweeps queued has been tried
     return summary
 
 
-def read_mailbox_and_sweep(app: App, stop: threading.Event, summary: RunSummary) -> None:
+def read_mailbox_and_sweep(app: App, stop: threading.Event, summary: RunSummary, partition: Partition = WHOLE) -> None:
     try:
-        read_mailbox_once(app, stop, summary)
+        read_mailbox_once(app, stop, summary, partition)
     except ServerRefused as error:
         summary.refused = error
         log.error("mailbox refused us", extra=fields(server=error.server, error=error.reason, hint=error.hint))
     except SourceUnavailable as error:
         summary.mailbox_unreadable = str(error)
         log.error("mailbox unavailable", extra=fields(error=str(error)))
-    summary.lifecycle = inactivity_sweep(app)
-    summary.lifecycle.update(escalation_sweep(app))
-    summary.lifecycle.update(tam_meeting_sweep(app))
-    summary.lifecycle.update(retention_purge(app))
+    if partition.is_first:
+        summary.lifecycle = inactivity_sweep(app)
+        summary.lifecycle.update(escalation_sweep(app))
+        summary.lifecycle.update(tam_meeting_sweep(app))
+        summary.lifecycle.update(retention_purge(app))
 
 
-def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary) -> None:
-    source = build_source(app.settings, app.sessions, app.source_credentials)
+def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary, partition: Partition = WHOLE) -> None:
+    source = build_source(app.settings, app.sessions, app.source_credentials, partition, app.clock)
     ingestor = Ingestor(app)
     try:
         summary.ingest.outcomes.update(ingestor.ingest(source, stop).outcomes)
@@ -108,11 +113,17 @@ def read_mailbox_once(app: App, stop: threading.Event, summary: RunSummary) -> N
 
 
 class Service:
-    """`mailbot run`: runs until `stop` is set (SIGTERM/SIGINT), finishing the message in hand."""
+    """`mailbot run`: runs until `stop` is set (SIGTERM/SIGINT), finishing the message in hand.
 
-    def __init__(self, app: App, stop: threading.Event) -> None:
+    With `partition` (one of `mailbot run --workers N`), it reads only that share of the mailbox; the first
+    worker alone serves the health endpoint and runs the jobs that only touch the database (each worker still
+    delivers the outbox and sweeps its own share).
+    """
+
+    def __init__(self, app: App, stop: threading.Event, partition: Partition = WHOLE) -> None:
         self._app = app
         self._stop = stop
+        self._partition = partition
         self._wake = threading.Event()
         self._sweep_due = threading.Event()
         self._ingestor = Ingestor(app)
@@ -128,8 +139,10 @@ class Service:
 
     def run(self) -> int:
         """Returns the exit code: 0 after a requested stop, EXIT_REFUSED when a server kept refusing us."""
-        health = start_health(self._app, self._mailbox_watch)  # binds health.listen first: a port in use stops us here
-        source = build_source(self._app.settings, self._app.sessions, self._app.source_credentials)
+        # Binds health.listen first: a port in use stops us here.
+        health = start_health(self._app, self._mailbox_watch) if self._partition.is_first else None
+        source = build_source(self._app.settings, self._app.sessions, self._app.source_credentials, self._partition,
+                              self._app.clock)
         self._start_jobs()
         log.info("service started", extra=fields(source=source.key))
         try:
@@ -277,6 +290,16 @@ class Service:
             self._wake_delivery, "interval", seconds=OUTBOX_RETRY_SECONDS, id="outbox", max_instances=1, coalesce=True
         )
         self._scheduler.add_job(
+            self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
+        )
+        if self._partition.is_first:
+            self._start_database_jobs()
+        self._scheduler.start()
+        self._sweep_due.set()  # a first sweep at start-up catches what a crash left half done
+
+    def _start_database_jobs(self) -> None:
+        """Jobs over cases and the database only: one worker runs them, the others would only wait on its locks."""
+        self._scheduler.add_job(
             self._case_lifecycle, "interval", seconds=LIFECYCLE_SECONDS, id="case_lifecycle", max_instances=1, coalesce=True
         )
         self._scheduler.add_job(
@@ -294,11 +317,6 @@ class Service:
             self._retention_purge, "interval", seconds=self._app.settings.retention.purge_interval_seconds,
             id="retention_purge", max_instances=1, coalesce=True,
         )
-        self._scheduler.add_job(
-            self._request_sweep, "interval", seconds=self._sweep_interval(), id="sweep", max_instances=1, coalesce=True
-        )
-        self._scheduler.start()
-        self._sweep_due.set()  # a first sweep at start-up catches what a crash left half done
 
     def _case_lifecycle(self) -> None:
         self._run_job("case lifecycle", inactivity_sweep)

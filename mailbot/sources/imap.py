@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +21,7 @@ from mailbot.config import ImapSource as ImapSettings
 from mailbot.db.checkpoints import Position
 from mailbot.errors import FolderMissing, LoginRefused, ServerRefused, decoded
 from mailbot.sources.base import UNFETCHABLE, FetchedMail, SourceUnavailable
+from mailbot.sources.partition import WHOLE, Partition
 from mailbot.keepalive import enable_keepalive
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,18 @@ class ConnectionLost(Exception):
     """The server ended the session (BYE, EOF) while we were idle."""
 
 
+# Called once per UIDVALIDITY, before the first read: (mailbox key, this worker's share, UIDVALIDITY).
+PrepareCheckpoint = Callable[[str, Partition, int], None]
+
+
 class ImapMailSource:
     def __init__(self, settings: ImapSettings, credentials: Credentials, max_message_bytes: int,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, *, partition: Partition = WHOLE,
+                 prepare_checkpoint: PrepareCheckpoint | None = None) -> None:
         self._settings = settings
+        self._partition = partition
+        self._prepare_checkpoint = prepare_checkpoint
+        self._checkpoint_ready_for = 0  # the UIDVALIDITY prepare_checkpoint last succeeded for
         self._clock = clock or SystemClock()  # the token cache's time: renewal is due on the wall clock
         self._max_message_bytes = max_message_bytes
         self._credentials = credentials
@@ -53,10 +62,15 @@ class ImapMailSource:
         self._highest_uid = 0  # highest UID a search has shown: mail above it is new
 
     @property
-    def key(self) -> str:
+    def mailbox_key(self) -> str:
         s = self._settings
         # The user's own "@" is percent-encoded (RFC 3986 userinfo), as migration 0008 did to stored keys.
         return f"imap://{s.user.replace('@', '%40')}@{s.host}:{s.effective_port}/{s.folder}"
+
+    @property
+    def key(self) -> str:
+        """The checkpoint's name: the mailbox's key, plus "#index/count" for one worker's share."""
+        return self._partition.checkpoint_key(self.mailbox_key)
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -90,6 +104,9 @@ class ImapMailSource:
         uidvalidity = int(selected[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             self._uidvalidity, self._highest_uid = uidvalidity, 0
+        if self._prepare_checkpoint is not None and uidvalidity != self._checkpoint_ready_for:
+            self._prepare_checkpoint(self.mailbox_key, self._partition, uidvalidity)  # a database outage raises
+            self._checkpoint_ready_for = uidvalidity
         return uidvalidity
 
     def _login_problem(self, error: LoginError) -> Exception:
@@ -177,8 +194,8 @@ class ImapMailSource:
     def new_mail(self, position: Position) -> Iterator[FetchedMail]:
         last_uid = position.last_uid if position.uidvalidity == self._uidvalidity else 0
         found = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
-        self._highest_uid = max([self._highest_uid, *found])
-        uids = [uid for uid in found if uid > last_uid]
+        self._highest_uid = max([self._highest_uid, *found])  # all of them: another share's mail is not new to us
+        uids = [uid for uid in found if uid > last_uid and self._partition.owns(uid)]
         for batch in self._batches(uids):
             if isinstance(batch, Oversize):
                 yield self._headers_only(batch)
@@ -260,7 +277,9 @@ class ImapMailSource:
         criteria: list[Any] = ["UID", f"1:{position.last_uid}"]
         if mode == "seen":
             criteria.append("UNSEEN")
-        leftovers = [uid for uid in self._call(lambda c: c.search(criteria)) if uid <= position.last_uid]
+        # Only this share's: another share's UID below our checkpoint may not be handled yet (moving it would lose it).
+        leftovers = [uid for uid in self._call(lambda c: c.search(criteria))
+                     if uid <= position.last_uid and self._partition.owns(uid)]
         if leftovers:
             log.info("imap sweep", extra={"fields": {"source": self.key, "post_processed": len(leftovers)}})
             self._post_process(leftovers)

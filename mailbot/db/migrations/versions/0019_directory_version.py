@@ -1,7 +1,7 @@
 """The directory's version number, bumped by `directory import`: the bot's in-memory directory is read again on a change.
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
