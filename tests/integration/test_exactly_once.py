@@ -215,7 +215,7 @@ def test_terminated_database_connections_lose_and_double_nothing(tmp_path: Path,
         terminator.start()
         for message_id in ids:
             dovecot.append(mailbox_user, customer_mail(message_id=message_id, subject=f"Caída {message_id}",
-                                                       attachment=("dump.bin", "application/octet-stream", BULKY[:60_000])))
+                                                       attachment=("dump.bin", "application/octet-stream", BULKY)))  # a longer transaction
             time.sleep(0.1)
         wait_until(lambda: count(pg_url, "inbound_messages") >= 40, 90, what="40 messages handled")
         acks = smtp_sink.wait_for(40, timeout=60)

@@ -135,7 +135,7 @@ def test_run_once_delivers_while_ingest_is_still_going(tmp_path: Path, sqlite_ur
     inbox = tmp_path / "in"
     for folder in ("new", "cur", "tmp"):
         (inbox / folder).mkdir(parents=True)
-    count = 3 * CLAIM_BATCH
+    count = 10 * CLAIM_BATCH  # ingest lasts long enough for a round to reach the server meanwhile, even under load
     for n in range(count):
         (inbox / "new" / f"{n}.m.host").write_bytes(customer_mail(message_id=f"overlap-{n}@acme.test", subject=f"Caso {n}"))
     # A commit per message: SQLite has one writer, and a delivery claim gets in only between ingest's transactions
