@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from benchmarks.ingest import BENCH_DIRECTORY, PRESETS, mixed_mail
+from benchmarks.corpus import ENGINEER, PRESETS, Corpus, directory_toml
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
 from tests.support.cli import cli_env, command
 from tests.support.dovecot import DovecotServer
@@ -107,7 +107,7 @@ def timed_run(dovecot: DovecotServer, sink: SmtpSink, corpus: list[bytes], worke
         user = dovecot.add_user(f"{name}@example.test")
         config = write_config(path, db_url=url, source=imap_source(dovecot, user, path, fetch_batch_size=200),
                               delivery=smtp_delivery(sink), limits={"auto_replies_per_sender_per_hour": 100000},
-                              presets=PRESETS, directory=BENCH_DIRECTORY)
+                              presets=PRESETS, directory=directory_toml(), engineers=[ENGINEER])
         prepared_app(config).dispose()
         client = dovecot.imap(user)
         for raw in corpus:
@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1, metavar="N",
                         help="also time N plain `run --once` processes on the mailbox (no --workers)")
     arguments = parser.parse_args()
-    corpus = [mixed_mail(n) for n in range(arguments.count)]
+    corpus = Corpus().round(arguments.count)  # the ingest benchmark's realistic mix
     timings: list[Timing] = []
     with DovecotServer() as dovecot, SmtpSink() as sink:
         for round_number in range(arguments.rounds):
