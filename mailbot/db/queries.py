@@ -122,10 +122,6 @@ def cases_of_type_between(session: Session, account_id: int, ticket_type: str, s
     ) or 0
 
 
-def auto_replies_since(session: Session, recipient: str, since: datetime) -> int:
-    return session.scalar(_auto_replies_since(recipient, since)) or 0
-
-
 def _auto_replies_since(recipient: str, since: datetime):  # type: ignore[no-untyped-def]
     return select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.recipient == recipient, OutboxMessage.is_auto_reply.is_(True), OutboxMessage.created_at >= since)
