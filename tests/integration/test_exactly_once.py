@@ -200,8 +200,17 @@ def test_terminated_database_connections_lose_and_double_nothing(tmp_path: Path,
     terminated: list[int] = []
 
     def terminate_backends() -> None:
-        while not stop.wait(0.4):
+        # At most every 0.4 s, and as soon as one of the bot's connections is inside a transaction: handling a
+        # message takes milliseconds, so terminations at random moments would rarely find one.
+        last = 0.0
+        while not stop.wait(0.01):
             with admin.connect() as connection:
+                busy = connection.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+                    " AND state IN ('active', 'idle in transaction')"), {"db": database}).scalar_one()
+                if time.monotonic() - last < 0.4 or (not busy and time.monotonic() - last < 1.0):
+                    continue
+                last = time.monotonic()
                 terminated.append(int(connection.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar_one()))
