@@ -135,22 +135,33 @@ def test_run_once_delivers_while_ingest_is_still_going(tmp_path: Path, sqlite_ur
     inbox = tmp_path / "in"
     for folder in ("new", "cur", "tmp"):
         (inbox / folder).mkdir(parents=True)
-    count = 10 * CLAIM_BATCH  # ingest lasts long enough for a round to reach the server meanwhile, even under load
+    count = 3 * CLAIM_BATCH
     for n in range(count):
         (inbox / "new" / f"{n}.m.host").write_bytes(customer_mail(message_id=f"overlap-{n}@acme.test", subject=f"Caso {n}"))
-    # A commit per message: SQLite has one writer, and a delivery claim gets in only between ingest's transactions
-    # (with batches of 20 the gaps are few and short, and on SQLite delivery then mostly happens at the end).
+    # A commit per message: SQLite has one writer, and a delivery claim gets in only between ingest's transactions.
     config = write_config(tmp_path, db_url=sqlite_url, source={"kind": "maildir", "path": str(inbox)},
                           delivery=smtp_delivery(smtp_sink), limits={"auto_replies_per_sender_per_hour": 1000},
                           database={"url": sqlite_url, "messages_per_commit": 1})
     app = prepared_app(config)
     at_server_while_ingesting: list[int] = []  # mail the SMTP server had when each inbound record was written
+    held: list[bool] = []
 
     def note_delivered(_connection, _cursor, statement: str, *_rest) -> None:  # type: ignore[no-untyped-def]
         if statement.startswith("INSERT INTO inbound_messages"):
             at_server_while_ingesting.append(len(smtp_sink.received))
 
+    def hold_ingest_until_a_reply_is_out(*_args) -> None:  # type: ignore[no-untyped-def]
+        # Ingest runs on the main thread, delivery beside it, starting once a claim's worth is queued. Pausing ingest
+        # there, between two of its transactions (as it takes a connection again), until the server has a reply makes
+        # the overlap certain instead of a race against machine load; a delivery that waited for ingest to end would
+        # send nothing meanwhile, and the test would fail.
+        if threading.current_thread() is threading.main_thread() and len(at_server_while_ingesting) == CLAIM_BATCH:
+            if not held:
+                held.append(True)
+                smtp_sink.wait_for(1, timeout=30)
+
     event.listen(app.engine, "after_cursor_execute", note_delivered)
+    event.listen(app.engine.pool, "checkout", hold_ingest_until_a_reply_is_out)
     summary = run_once(app)
     app.dispose()
     assert summary.ingest.outcomes == {"case_opened": count} and summary.delivery.outcomes == {"sent": count}
