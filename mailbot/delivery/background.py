@@ -54,7 +54,10 @@ def outbox_commits_signalled(engine: Engine, signal: OutboxSignal) -> Iterator[N
             connection.info[_COMMITTED] = True
 
     def on_rollback(connection: Any) -> None:
-        connection.info.pop(_WRITTEN, None)
+        # A connection lost mid-transaction (server restart, pg_terminate_backend) is rolled back invalidated: its
+        # info went with it, and touching it would raise out of the rollback and leave the session unusable.
+        if not connection.invalidated:
+            connection.info.pop(_WRITTEN, None)
 
     def on_checkin(_dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTED, False):

@@ -181,3 +181,31 @@ def test_lost_lease_of_a_dead_sender_is_claimed_again_after_it_ends(tmp_path: Pa
     again = claim_due(app, now + SENDING_LEASE + timedelta(seconds=1))
     app.dispose()
     assert [item.message_id for item in again] == ["m0@example.test", "m1@example.test", "m2@example.test"]
+
+
+@pytest.mark.postgres
+def test_a_connection_terminated_mid_transaction_rolls_back_cleanly_while_delivery_is_watching(tmp_path: Path, pg_url: str) -> None:
+    """The wake-up listeners must not turn a lost connection into an error raised out of the rollback."""
+    from sqlalchemy.exc import OperationalError
+
+    from mailbot.delivery.background import OutboxSignal, outbox_commits_signalled
+
+    app = outbox_app(tmp_path, pg_url)
+    signal = OutboxSignal()
+    with outbox_commits_signalled(app.engine, signal):
+        with pytest.raises(OperationalError):
+            with app.sessions() as session, session.begin():
+                queue_rows_in(session, app, 1)
+                session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        queue_rows(app, 2)  # the pool heals and the next transaction wakes delivery
+    assert signal.wait(0)
+    app.dispose()
+    assert statuses(app) == Counter({("pending", 0): 2})
+
+
+def queue_rows_in(session, app: App, count: int) -> None:  # type: ignore[no-untyped-def]
+    session.execute(insert(OutboxMessage), [dict(
+        message_id=f"lost{n}@example.test", kind="acknowledgment", recipient="c@acme.test",
+        envelope_from="support@example.test", subject="s", raw=b"Subject: s\r\n\r\nx\r\n", is_auto_reply=False,
+        status="pending", attempts=0, next_attempt_at=app.clock.now(), created_at=app.clock.now(), priority=0)
+        for n in range(count)])
