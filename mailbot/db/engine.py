@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from mailbot.db.fitting import fit_to_columns
+
+
+_AFTER_COMMIT = "after_commit_actions"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -56,5 +59,38 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run `action` once the session's transaction has committed; never when it rolls back (metrics stay true)."""
-    event.listen(session, "after_commit", lambda _session: action(), once=True)
+    """Run `action` once the session's outermost transaction has committed; never when it, or the savepoint
+    `action` was asked for in, rolls back (metrics stay true).
+
+    SQLAlchemy's own after_commit event fires at each savepoint's RELEASE too: with a batch of messages per
+    transaction, that would count a message whose batch then rolled back.
+    """
+    pending: list[tuple[SessionTransaction | None, Callable[[], None]]] | None = session.info.get(_AFTER_COMMIT)
+    if pending is None:
+        pending = []
+        session.info[_AFTER_COMMIT] = pending
+        event.listen(session, "after_commit", _run_after_outermost_commit)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
+    pending.append((session.get_nested_transaction() or session.get_transaction(), action))
+
+
+def is_within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    """Whether `transaction` is `outer` or one of the savepoints inside it."""
+    while transaction is not None and transaction is not outer:
+        transaction = transaction.parent
+    return transaction is outer
+
+
+def _run_after_outermost_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's RELEASE
+    pending = session.info.get(_AFTER_COMMIT, [])
+    actions = [action for _transaction, action in pending]
+    pending.clear()
+    for action in actions:
+        action()
+
+
+def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    pending = session.info.get(_AFTER_COMMIT, [])
+    pending[:] = [(transaction, action) for transaction, action in pending if not is_within(transaction, rolled_back)]
