@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from mailbot.db.fitting import fit_to_columns
+from mailbot.db.sqlite_ids import assign_ids, forget_ids_after_direct_insert
 
 
 _AFTER_COMMIT = "after_commit_actions"
@@ -48,6 +49,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 def build_session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     event.listen(factory, "before_flush", fit_to_columns)
+    if is_sqlite(engine):
+        event.listen(factory, "before_flush", assign_ids)
+        event.listen(factory, "do_orm_execute", forget_ids_after_direct_insert)
     return factory
 
 
