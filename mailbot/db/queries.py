@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mailbot.db.models import Account, Case, CaseMessage, CaseNumberCounter, Contact, InboundRecord, OutboxMessage
+from mailbot.db.case_counters import next_number
+from mailbot.db.models import Account, Case, CaseMessage, Contact, InboundRecord, OutboxMessage
 from mailbot.domain.directory import ContractTerm, SenderStanding, ThreadEvidence, ThreadMatch
 from mailbot.domain.messages import InboundMessage
 from mailbot.policy.case_numbers import CaseNumbering
@@ -159,23 +159,5 @@ def is_known_source_ref(session: Session, source: str, source_ref: str) -> bool:
     )
 
 
-def next_sequence(session: Session, scope: str) -> int:
-    """Atomically take the next number of a counter; the row lock it takes orders concurrent openers.
-
-    A rolled-back transaction gives its number back, so numbers stay dense in practice; a gap is harmless.
-    """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(CaseNumberCounter)
-        .values(scope=scope, last_value=1)
-        .on_conflict_do_update(
-            index_elements=[CaseNumberCounter.scope],
-            set_={"last_value": CaseNumberCounter.last_value + 1},
-        )
-        .returning(CaseNumberCounter.last_value)
-    )
-    return int(session.execute(statement).scalar_one())
-
-
 def allocate_case_number(session: Session, numbering: CaseNumbering, year: int) -> str:
-    return numbering.format(year, next_sequence(session, numbering.counter_scope(year)))
+    return numbering.format(year, next_number(session, numbering.counter_scope(year)))

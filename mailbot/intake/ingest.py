@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.db.case_counters import expect_cases, give_back_unused
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import InboundRecord, MailboxCheckpoint, QuarantinedMessage
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout, TemplateError, TemplateMissing)
 # Never the message's fault, whatever the database says: the pool or the operator's templates.
 OPERATOR_PROBLEMS: tuple[type[Exception], ...] = (PoolTimeout, TemplateError, TemplateMissing)
+AUTO_REPLY_WINDOW = timedelta(hours=1)  # the robot-loop cap counts a sender's auto-replies over this window
 MESSAGE_ATTEMPTS = 3  # database errors while the database answers: tried again before the message is blamed
 MARK_HANDLED_EVERY = 25  # post-process (flag/move) in small batches: fewer round trips, little left on a crash
 ALREADY_HANDLED = "already_handled"
@@ -132,7 +134,11 @@ class Ingestor:
         later: Later = []
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, self._app.clock.now())
-            outcomes = [self._handle_one(session, checkpoint, source_key, item, later) for item in prepared]
+            outcomes = []
+            for index, item in enumerate(prepared):
+                expect_cases(session, len(prepared) - index)  # numbers for the rest in one statement, if needed
+                outcomes.append(self._handle_one(session, checkpoint, source_key, item, later))
+            give_back_unused(session)
             # Once for the batch, after its savepoints: one UPDATE of the row instead of one per message.
             now = self._app.clock.now()
             for item in prepared:
@@ -209,7 +215,7 @@ class Ingestor:
             return ALREADY_HANDLED  # another worker got here first
         self._take_out_of_quarantine(session, mail, now)
         sender = message.sender.email if message.sender else ""
-        look = first_look(session, message.message_key, sender, now - timedelta(hours=1))
+        look = first_look(session, message.message_key, sender, now - AUTO_REPLY_WINDOW)
         message, recorded = self._own_key(session, source_key, mail, message, look, later)
         if recorded or self._is_known_file(session, source_key, mail):
             later.append(lambda: log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message)))

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.db.case_counters import expect_cases, give_back_unused, next_number
 from mailbot.db.engine import after_commit, build_engine, build_session_factory
 from mailbot.db.migrate import upgrade_to_head
-from mailbot.db.models import OutboxMessage
+from mailbot.db.models import CaseNumberCounter, OutboxMessage
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
 
@@ -81,3 +82,72 @@ def test_a_flush_inserts_its_new_rows_of_a_table_in_one_statement(engine: Engine
         ids = session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
     assert ids == list(range(1, 9))
     assert len(inserts) == 3  # the rows of a flush in one statement, on both databases
+
+
+def take_numbers(session: Session, count: int, failing: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+    """A batch of `count` messages opening a case each, those in `failing` rolled back in their savepoint."""
+    numbers = []
+    for index in range(count):
+        expect_cases(session, count - index)
+        try:
+            with session.begin_nested():
+                number = next_number(session, "LC:2026")
+                if index in failing:
+                    raise ValueError("this message fails after taking its number")
+                numbers.append(number)
+        except ValueError:
+            pass
+    give_back_unused(session)
+    return numbers
+
+
+def counter(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalar(select(CaseNumberCounter.last_value).where(CaseNumberCounter.scope == "LC:2026")) or 0
+
+
+def test_case_numbers_stay_dense_across_a_batch_with_failing_messages(engine: Engine, sessions: sessionmaker[Session]) -> None:
+    updates = count_inserts(engine, "case_number_counters")
+    with sessions() as session, session.begin():
+        assert take_numbers(session, 6, failing={0, 3, 5}) == [1, 2, 3]  # the first one took the block, then failed
+    assert counter(sessions) == 3
+    with sessions() as session, session.begin():
+        assert take_numbers(session, 4, failing={1}) == [4, 5, 6]
+    assert counter(sessions) == 6
+    with pytest.raises(RuntimeError), sessions() as session, session.begin():
+        take_numbers(session, 3)
+        raise RuntimeError("the batch rolls back")
+    assert counter(sessions) == 6
+    with sessions() as session, session.begin():
+        assert take_numbers(session, 2) == [7, 8]
+    assert counter(sessions) == 8
+    assert len(updates) == 5  # one upsert per block: two in the first batch (its block went with message 0), then one each
+
+
+@pytest.mark.postgres
+def test_two_workers_taking_blocks_get_unique_dense_numbers(pg_url: str) -> None:
+    import threading
+
+    engine = build_engine(pg_url)
+    upgrade_to_head(engine)
+    sessions = build_session_factory(engine)
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        for round_ in range(10):
+            with sessions() as session, session.begin():
+                numbers = take_numbers(session, 5, failing={(seed + round_) % 5})
+            with lock:
+                taken.extend(numbers)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == list(range(1, 81))  # 2 workers x 10 batches x 4 cases
+    assert counter(sessions) == 80
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CaseNumberCounter)) == 1
+    engine.dispose()
