@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from mailbot.db.case_counters import next_number
@@ -144,6 +144,54 @@ def first_look(session: Session, message_key: str, sender: str, since: datetime)
         _auto_replies_since(sender, since).scalar_subquery() if sender else literal(0),
     )).one()
     return FirstLook(bool(known), digest, int(replies or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLook:
+    """The first look of a whole batch, read in one round trip before its first message.
+
+    It holds for a message only while no earlier message of the batch could have changed what it says: one under
+    the same key, or one from or to the same address (whose auto-replies would count). The ingest asks again,
+    inside the transaction, for any other message.
+    """
+
+    digests: dict[str, str | None]  # key -> the content digest it was recorded with, for the keys recorded
+    auto_replies: dict[str, int]  # address -> automatic replies to it since the given time
+    known_files: frozenset[str]  # source refs of the batch recorded already (sources without UIDs)
+
+    def first_look(self, message_key: str, sender: str) -> FirstLook:
+        known = message_key in self.digests
+        return FirstLook(known, self.digests.get(message_key), self.auto_replies.get(sender, 0) if sender else 0)
+
+
+def batch_first_look(session: Session, message_keys: list[str], senders: list[str], source: str,
+                     source_refs: list[str], since: datetime) -> BatchLook:
+    """What first_look says of each message of a batch (and which files are handled), in one statement."""
+    parts = []
+    if message_keys:
+        parts.append(select(literal("key", String), InboundRecord.message_key, InboundRecord.content_digest, literal(0, Integer))
+                     .where(InboundRecord.message_key.in_(sorted(set(message_keys)))))
+    if senders:
+        parts.append(select(literal("address", String), OutboxMessage.recipient, cast(null(), String), func.count())
+                     .where(OutboxMessage.recipient.in_(sorted(set(senders))), OutboxMessage.is_auto_reply.is_(True),
+                            OutboxMessage.created_at >= since)
+                     .group_by(OutboxMessage.recipient))
+    if source_refs:
+        parts.append(select(literal("file", String), InboundRecord.source_ref, cast(null(), String), literal(0, Integer))
+                     .where(InboundRecord.source == source, InboundRecord.source_ref.in_(sorted(set(source_refs)))))
+    digests: dict[str, str | None] = {}
+    replies: dict[str, int] = {}
+    files: set[str] = set()
+    if not parts:
+        return BatchLook(digests, replies, frozenset())
+    for kind, value, digest, count in session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+        if kind == "key":
+            digests[value] = digest
+        elif kind == "address":
+            replies[value] = int(count)
+        else:
+            files.add(value)
+    return BatchLook(digests, replies, frozenset(files))
 
 
 def is_known_message(session: Session, message_key: str) -> bool:

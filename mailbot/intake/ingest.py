@@ -34,6 +34,7 @@ from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
 from mailbot.domain.messages import InboundMessage
 from mailbot.errors import causes
 from mailbot.intake.apply import apply_decision
+from mailbot.intake.batch_look import BatchView
 from mailbot.intake.situation import PlanNotConfigured, read_situation
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
@@ -86,6 +87,7 @@ class Ingestor:
     def __init__(self, app: App) -> None:
         self._app = app
         self._directory = DirectoryCache()  # read again when `directory import` bumped its version
+        self._batch_view: BatchView | None = None  # the batch being handled: its first look
 
     def ingest(self, source: MailSource, stop: threading.Event, *, sweep: bool = False) -> IngestReport:
         """Handle everything waiting in the source; stops between messages once `stop` is set."""
@@ -134,10 +136,15 @@ class Ingestor:
         later: Later = []
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, self._app.clock.now())
-            outcomes = []
-            for index, item in enumerate(prepared):
-                expect_cases(session, len(prepared) - index)  # numbers for the rest in one statement, if needed
-                outcomes.append(self._handle_one(session, checkpoint, source_key, item, later))
+            parsed = [(item.mail, item.message) for item in prepared if item.message is not None]
+            self._batch_view = BatchView.read(session, source_key, parsed, self._app.clock.now() - AUTO_REPLY_WINDOW)
+            try:
+                outcomes = []
+                for index, item in enumerate(prepared):
+                    expect_cases(session, len(prepared) - index)  # numbers for the rest in one statement, if needed
+                    outcomes.append(self._handle_one(session, checkpoint, source_key, item, later))
+            finally:
+                self._batch_view = None
             give_back_unused(session)
             # Once for the batch, after its savepoints: one UPDATE of the row instead of one per message.
             now = self._app.clock.now()
@@ -172,6 +179,7 @@ class Ingestor:
                 with session.begin_nested():
                     return self._process(session, checkpoint, source_key, mail, message, later)
             except IntegrityError as error:
+                self._passed(mail, message)
                 # Another worker committed the same Message-ID between our check and insert: look again. Or the
                 # directory changed under the snapshot (a contact removed): read it again too.
                 self._directory.forget()
@@ -181,6 +189,7 @@ class Ingestor:
             except OPERATOR_PROBLEMS:
                 raise
             except Exception as error:  # noqa: BLE001 - one bad message must never stop the mailbox
+                self._passed(mail, message)
                 self._raise_if_outage(session, error)
                 if attempt < MESSAGE_ATTEMPTS and _is_database_error(error):
                     continue  # a deadlock, a lock timeout or a replaced connection passes: try this message again
@@ -215,9 +224,13 @@ class Ingestor:
             return ALREADY_HANDLED  # another worker got here first
         self._take_out_of_quarantine(session, mail, now)
         sender = message.sender.email if message.sender else ""
-        look = first_look(session, message.message_key, sender, now - AUTO_REPLY_WINDOW)
+        look = self._batch_view.first_look(mail, message) if self._batch_view else None
+        if look is None:
+            look = first_look(session, message.message_key, sender, now - AUTO_REPLY_WINDOW)
+        known_file = self._batch_view.knows_file(mail) if self._batch_view and mail.uid == 0 else None
+        self._passed(mail, message)
         message, recorded = self._own_key(session, source_key, mail, message, look, later)
-        if recorded or self._is_known_file(session, source_key, mail):
+        if recorded or (known_file if known_file is not None else self._is_known_file(session, source_key, mail)):
             later.append(lambda: log.info("duplicate skipped", extra=self._message_fields(source_key, mail, message)))
             self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
             return DUPLICATE
@@ -232,6 +245,10 @@ class Ingestor:
         )
         later.append(lambda: log.info("message handled", extra=handled))
         return decision.outcome.value
+
+    def _passed(self, mail: FetchedMail, message: InboundMessage) -> None:
+        if self._batch_view is not None:
+            self._batch_view.passed(mail, message)
 
     def _count(self, session: Session, outcome: str, rule: str, arrived_at: datetime | None) -> None:
         """Counted when the transaction commits: a message rolled back by an outage counts once, when it is done.

@@ -57,3 +57,40 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: s
                for sample in metric.samples if sample.name == "mailbot_messages_handled_total"}
     assert handled == {("case_opened", 4.0), ("quarantined", 1.0)}  # the undone attempt is not counted
     app.dispose()
+
+
+def batch_bot(tmp_path: Path, db_url: str, mails: list[bytes], **sections: dict):  # type: ignore[no-untyped-def, type-arg]
+    inbox = tmp_path / "inbox"
+    config = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "inbox"},
+                          delivery={"kind": "maildir", "path": "outbox"},
+                          database={"url": db_url, "messages_per_commit": 20}, **sections)
+    app = prepared_app(config)
+    (inbox / "new").mkdir(parents=True)
+    for n, raw in enumerate(mails):
+        (inbox / "new" / f"{n:02}.m.host").write_bytes(raw)
+    source = build_source(app.settings, app.sessions)
+    report = Ingestor(app).ingest(source, threading.Event())
+    source.close()
+    return app, report
+
+
+def test_the_robot_loop_cap_counts_replies_made_earlier_in_the_same_batch(tmp_path: Path, db_url: str) -> None:
+    mails = [customer_mail(sender="john@globex.test", sender_name="John Smith", subject=f"Request {n}",
+                           body="The server does not start.", message_id=f"loop-{n}@globex.test") for n in range(8)]
+    app, report = batch_bot(tmp_path, db_url, mails)
+    with app.sessions() as session:
+        replies = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.recipient == "john@globex.test", OutboxMessage.is_auto_reply.is_(True)))
+    app.dispose()
+    assert sum(report.outcomes.values()) == 8
+    assert replies == 5  # the cap (5 an hour), as when each message had a transaction of its own
+
+
+def test_a_message_id_twice_in_one_batch_opens_one_case(tmp_path: Path, db_url: str) -> None:
+    twice = customer_mail(sender="john@globex.test", sender_name="John Smith", subject="Request",
+                          body="The server does not start.", message_id="twice@globex.test")
+    app, report = batch_bot(tmp_path, db_url, [twice, twice])
+    with app.sessions() as session:
+        cases = session.scalar(select(func.count()).select_from(Case))
+    app.dispose()
+    assert report.outcomes == {"case_opened": 1, "duplicate": 1} and cases == 1
