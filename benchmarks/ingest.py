@@ -65,14 +65,14 @@ class StatementCounter:
 
 @contextmanager
 def counted_ingest(counter: StatementCounter, by_outcome: dict[str, list[int]]) -> Iterator[None]:
-    """`run --once` with an ingestor that notes each message's statements (its savepoint's) under its outcome;
+    """`run --once` with an ingestor that notes each message's statements (with its savepoint's, if it has one) under its outcome;
     the batch's own (BEGIN, the checkpoint's lock and advance) are in the overall figure only."""
 
     class CountingIngestor(Ingestor):
         def _handle_one(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, item: Prepared,
-                        later: list[Callable[[], None]]) -> str:
+                        later: list[Callable[[], None]], *, guarded: bool = True) -> str:
             before = counter.count
-            outcome = super()._handle_one(session, checkpoint, source_key, item, later)
+            outcome = super()._handle_one(session, checkpoint, source_key, item, later, guarded=guarded)
             by_outcome[outcome].append(counter.count - before)
             return outcome
 

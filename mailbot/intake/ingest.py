@@ -131,8 +131,22 @@ class Ingestor:
 
     def handle_batch(self, source_key: str, mails: list[FetchedMail]) -> list[str]:
         """Process messages to their end states in one transaction; their outcomes. Database outages propagate
-        (nothing of the batch is committed, and the runner tries it again)."""
+        (nothing of the batch is committed, and the runner tries it again).
+
+        A batch is first tried without a savepoint per message (two statements each, and the ORM's work for
+        them): almost every batch goes through whole. When one of its messages fails, nothing of the batch
+        has been written; it is handled again with a savepoint each, so that message fails alone.
+        """
         prepared = [self._prepare(mail) for mail in mails]
+        if len(prepared) > 1 and all(item.message is not None for item in prepared):
+            try:
+                return self._handle_prepared(source_key, prepared, guarded=False)
+            except _BatchFailed as failed:
+                log.debug("batch handled again with a savepoint per message",
+                          extra=fields(source=source_key, error=str(failed.__cause__)[:300]))
+        return self._handle_prepared(source_key, prepared, guarded=True)
+
+    def _handle_prepared(self, source_key: str, prepared: list[Prepared], *, guarded: bool) -> list[str]:
         later: Later = []
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, self._app.clock.now())
@@ -142,7 +156,7 @@ class Ingestor:
                 outcomes = []
                 for index, item in enumerate(prepared):
                     expect_cases(session, len(prepared) - index)  # numbers for the rest in one statement, if needed
-                    outcomes.append(self._handle_one(session, checkpoint, source_key, item, later))
+                    outcomes.append(self._handle_one(session, checkpoint, source_key, item, later, guarded=guarded))
             finally:
                 self._batch_view = None
             give_back_unused(session)
@@ -169,9 +183,18 @@ class Ingestor:
             return Prepared(mail, None, f"unparseable: {error}")
 
     def _handle_one(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, item: Prepared,
-                    later: Later) -> str:
-        """One message of the batch, in a savepoint: a failure undoes this message's work alone."""
+                    later: Later, *, guarded: bool = True) -> str:
+        """One message of the batch, in a savepoint: a failure undoes this message's work alone. Unguarded,
+        without one: a failure ends the whole batch's attempt (_BatchFailed), to be made again guarded."""
         mail, message = item.mail, item.message
+        if not guarded:
+            assert message is not None, "unparseable messages are handled guarded"
+            try:
+                return self._process(session, checkpoint, source_key, mail, message, later)
+            except OPERATOR_PROBLEMS:
+                raise
+            except Exception as error:  # noqa: BLE001 - told apart in the guarded attempt, message by message
+                raise _BatchFailed from error
         if message is None:
             return self._quarantine_in(session, checkpoint, source_key, mail, None, item.problem or "", later)
         for attempt in range(1, MESSAGE_ATTEMPTS + 1):
@@ -373,6 +396,10 @@ class Ingestor:
             sender=message.sender.email if message.sender else None,
             **extra,
         )
+
+
+class _BatchFailed(Exception):
+    """A message of a batch tried without savepoints failed: the batch rolls back and is tried with them."""
 
 
 def _is_database_error(error: BaseException) -> bool:
