@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.ingest --count 20000 --rounds 1
     .venv/bin/python -m benchmarks.ingest --db postgresql+psycopg://127.0.0.1/bench
     .venv/bin/python -m benchmarks.ingest --idle 50          # `mailbot run` in IDLE: arrival -> ack latency
+    .venv/bin/python -m benchmarks.ingest --count 20000 --backlog-memory   # peak RSS of `run --once`, its own process
 
 Each round appends its mail to the mailbox first (not timed), then times one `run --once` (ingest, the catch-up
 sweep, the lifecycle sweeps and the delivery of every reply over SMTP) as cron would run it. The second round
@@ -19,8 +20,10 @@ flat as the database grows; IDLE p95 < 1 s (Dovecot itself adds ~0.5 s before it
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -42,6 +45,7 @@ from mailbot.runtime import runner
 from mailbot.runtime.runner import Service, run_once
 from mailbot.sources.base import FetchedMail
 from tests.support.bot import imap_source, prepared_app, smtp_delivery, write_config
+from tests.support.cli import cli_env, command
 from tests.support.dovecot import DovecotServer
 from tests.support.mailgen import customer_mail
 from tests.support.smtp_sink import SmtpSink
@@ -89,8 +93,27 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def memory_mib(field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak since the last reset_peak_memory) of this process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_memory() -> None:
+    """Linux: the peak (VmHWM) starts again from the current RSS, so a round's own peak can be told."""
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def timed_round(app: App, counter: StatementCounter, label: str) -> float:
     by_outcome: dict[str, list[int]] = defaultdict(list)
+    reset_peak_memory()
+    resident_before = memory_mib("VmRSS")
     cpu, started, statements = cpu_seconds(), time.perf_counter(), counter.count
     with counted_ingest(counter, by_outcome):
         summary = run_once(app)
@@ -104,7 +127,8 @@ def timed_round(app: App, counter: StatementCounter, label: str) -> float:
         print(f"  statements         {statistics.mean(counts):5.1f} per {outcome} message (max {max(counts)}, n={len(counts)})")
     print(f"  statements         {statements / max(total, 1):5.1f} per message overall (this thread: ingest, sweeps,"
           " and delivery when it runs here)")
-    print(f"  peak memory (RSS)  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"  peak memory (RSS)  {memory_mib('VmHWM'):.0f} MiB during the round, {resident_before:.0f} MiB at its start"
+          " (the benchmark's corpus and the database rounds before it)")
     return total / elapsed
 
 
@@ -163,6 +187,25 @@ def idle_latency(count: int) -> None:
               f"   max {latencies[-1] * 1000:.0f} ms")
 
 
+def backlog_memory(count: int) -> None:
+    """`mailbot run --once` as cron runs it, a process of its own, over a backlog of `count` messages: its peak RSS."""
+    with DovecotServer() as dovecot, SmtpServerProcess() as sink, tempfile.TemporaryDirectory() as folder:
+        user = dovecot.add_user("bench@example.test")
+        path = Path(folder)
+        db_url = f"sqlite:///{path}/bench.db"
+        config = write_config(path, db_url=db_url, source=imap_source(dovecot, user, path, fetch_batch_size=200),
+                              delivery=smtp_delivery(sink), limits={"auto_replies_per_sender_per_hour": 100000},
+                              presets=PRESETS, directory=directory_toml(), engineers=[ENGINEER])
+        prepared_app(config).dispose()
+        append_all(dovecot, user, Corpus().round(count, None))
+        started = time.perf_counter()
+        result = subprocess.run(command(config, "run", "--once"), env=cli_env(), capture_output=True, check=False)
+        elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"`mailbot run --once` over a backlog of {count}: exit {result.returncode}, {elapsed:.1f} s"
+              f" = {count / elapsed:.0f} messages/s, peak RSS {peak:.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=5000, help="messages per round (default 5000)")
@@ -170,9 +213,13 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file); PostgreSQL: an empty database")
     parser.add_argument("--messages-per-commit", type=int, default=20, help="database.messages_per_commit (default 20)")
     parser.add_argument("--idle", type=int, metavar="N", help="measure IDLE latency over N messages instead")
+    parser.add_argument("--backlog-memory", action="store_true",
+                        help="instead: peak RSS of `mailbot run --once` (its own process) over --count waiting messages")
     arguments = parser.parse_args()
     if arguments.idle:
         idle_latency(arguments.idle)
+    elif arguments.backlog_memory:
+        backlog_memory(arguments.count)
     else:
         throughput(arguments.count, arguments.rounds, arguments.db, arguments.messages_per_commit)
 
