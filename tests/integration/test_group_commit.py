@@ -16,15 +16,22 @@ from tests.support.bot import prepared_app, write_config
 from tests.support.mailgen import customer_mail
 
 
-def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def batch_app(tmp_path: Path, db_url: str, mails: list[bytes], per_commit: int = 20):  # type: ignore[no-untyped-def]
     inbox = tmp_path / "inbox"
     config = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "inbox"},
                           delivery={"kind": "maildir", "path": "outbox"},
-                          database={"url": db_url, "messages_per_commit": 10})
+                          database={"url": db_url, "messages_per_commit": per_commit})
     app = prepared_app(config)
     (inbox / "new").mkdir(parents=True)
-    for n in range(5):
-        (inbox / "new" / f"{n}.m.host").write_bytes(customer_mail(subject=f"Consulta {n}", message_id=f"gc-{n}@acme.test"))
+    for n, raw in enumerate(mails):
+        (inbox / "new" / f"{n}.m.host").write_bytes(raw)
+    return app
+
+
+def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox = tmp_path / "inbox"
+    app = batch_app(tmp_path, db_url, [customer_mail(subject=f"Consulta {n}", message_id=f"gc-{n}@acme.test")
+                                       for n in range(5)], per_commit=10)
     real_apply = ingest_module.apply_decision
     attempts = []
 
@@ -39,9 +46,7 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: s
         return real_apply(app_, session, decision, situation, source, source_ref)
 
     monkeypatch.setattr(ingest_module, "apply_decision", apply_failing_for_the_third)
-    source = build_source(app.settings, app.sessions)
-    report = Ingestor(app).ingest(source, threading.Event())
-    source.close()
+    report = ingest_all(app)
 
     assert report.outcomes == {"case_opened": 4, "quarantined": 1}
     # Once in the batch's attempt without savepoints, then once in its own: not a database error, so blamed at once.
@@ -58,18 +63,6 @@ def test_a_failing_message_in_a_batch_rolls_back_alone(tmp_path: Path, db_url: s
                for sample in metric.samples if sample.name == "mailbot_messages_handled_total"}
     assert handled == {("case_opened", 4.0), ("quarantined", 1.0)}  # the undone attempt is not counted
     app.dispose()
-
-
-def batch_app(tmp_path: Path, db_url: str, mails: list[bytes]):  # type: ignore[no-untyped-def]
-    inbox = tmp_path / "inbox"
-    config = write_config(tmp_path, db_url=db_url, source={"kind": "maildir", "path": "inbox"},
-                          delivery={"kind": "maildir", "path": "outbox"},
-                          database={"url": db_url, "messages_per_commit": 20})
-    app = prepared_app(config)
-    (inbox / "new").mkdir(parents=True)
-    for n, raw in enumerate(mails):
-        (inbox / "new" / f"{n:02}.m.host").write_bytes(raw)
-    return app
 
 
 def ingest_all(app):  # type: ignore[no-untyped-def]
