@@ -2,24 +2,22 @@
 
 Exactly once: a message's case change, outbox rows and checkpoint advance commit together, under a lock on the
 source's checkpoint row, and the Message-ID (or the raw bytes' hash) is unique in the inbound log. Up to
-`database.messages_per_commit` messages share one transaction, each in a savepoint of its own: one that fails
-rolls back alone (and is tried again or quarantined), and a crash before the commit redoes the whole batch.
+`database.messages_per_commit` messages share one transaction. When one of them fails, the batch is handled again
+with a savepoint per message, so that one rolls back alone (and is tried again or quarantined); a crash before
+the commit redoes the whole batch.
 What the log and the metrics say of a message is said once its batch has committed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from itertools import islice
 
 from jinja2 import TemplateError
-from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -28,17 +26,18 @@ from mailbot.app import App
 from mailbot.db.case_counters import expect_cases, give_back_unused
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
-from mailbot.db.models import InboundRecord, MailboxCheckpoint, QuarantinedMessage
+from mailbot.db.models import MailboxCheckpoint, QuarantinedMessage
 from mailbot.db.queries import FirstLook, first_look, is_known_message, is_known_source_ref
 from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
 from mailbot.domain.messages import InboundMessage
 from mailbot.errors import causes
 from mailbot.intake.apply import apply_decision
+from mailbot.intake.batch import BatchFailed, Prepared, batches, prepare
 from mailbot.intake.batch_look import BatchView
+from mailbot.intake.quarantine import add_to_quarantine, quarantine_key, take_out_of_quarantine
 from mailbot.intake.situation import PlanNotConfigured, read_situation
 from mailbot.logs import fields
 from mailbot.outbound.templates import TemplateMissing
-from mailbot.parsing import UnparseableMessage, parse_message
 from mailbot.policy.decide import decide
 from mailbot.sources.base import FetchedMail, MailSource, is_unfetchable_entry
 
@@ -58,15 +57,6 @@ BY_CHECKPOINT = "checkpoint"  # another worker handled it first
 BY_KNOWN_MESSAGE = "known_message"  # its Message-ID (or the raw bytes' hash) is in the inbound log
 __all__ = ["Ingestor", "IngestReport", "OUTAGES", "PlanNotConfigured"]
 Later = list[Callable[[], None]]  # what is said of a batch's messages (log lines) once the batch has committed
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A fetched message made ready outside the transaction: parsed, or with the reason it goes to quarantine."""
-
-    mail: FetchedMail
-    message: InboundMessage | None
-    problem: str | None = None
 
 
 @dataclass
@@ -137,11 +127,12 @@ class Ingestor:
         them): almost every batch goes through whole. When one of its messages fails, nothing of the batch
         has been written; it is handled again with a savepoint each, so that message fails alone.
         """
-        prepared = [self._prepare(mail) for mail in mails]
+        limits = self._app.settings.limits
+        prepared = [prepare(mail, limits, self._app.clock) for mail in mails]
         if len(prepared) > 1 and all(item.message is not None for item in prepared):
             try:
                 return self._handle_prepared(source_key, prepared, guarded=False)
-            except _BatchFailed as failed:
+            except BatchFailed as failed:
                 log.debug("batch handled again with a savepoint per message",
                           extra=fields(source=source_key, error=str(failed.__cause__)[:300]))
         return self._handle_prepared(source_key, prepared, guarded=True)
@@ -168,24 +159,10 @@ class Ingestor:
             say()
         return outcomes
 
-    def _prepare(self, mail: FetchedMail) -> Prepared:
-        if mail.arrived_at is None:
-            mail = replace(mail, arrived_at=self._app.clock.now())  # the source cannot tell: when it was fetched
-        if mail.unfetchable:
-            return Prepared(mail, None, mail.unfetchable)
-        if mail.oversize:
-            limit = self._app.settings.limits.max_message_bytes
-            return Prepared(mail, None, f"message of {mail.oversize} bytes exceeds limits.max_message_bytes ({limit});"
-                                        " only its headers were fetched")
-        try:
-            return Prepared(mail, parse_message(mail.raw, max_stored_attachment_bytes=self._app.settings.limits.max_stored_attachment_bytes))
-        except UnparseableMessage as error:
-            return Prepared(mail, None, f"unparseable: {error}")
-
     def _handle_one(self, session: Session, checkpoint: MailboxCheckpoint, source_key: str, item: Prepared,
                     later: Later, *, guarded: bool = True) -> str:
         """One message of the batch, in a savepoint: a failure undoes this message's work alone. Unguarded,
-        without one: a failure ends the whole batch's attempt (_BatchFailed), to be made again guarded."""
+        without one: a failure ends the whole batch's attempt (BatchFailed), to be made again guarded."""
         mail, message = item.mail, item.message
         if not guarded:
             assert message is not None, "unparseable messages are handled guarded"
@@ -194,7 +171,7 @@ class Ingestor:
             except OPERATOR_PROBLEMS:
                 raise
             except Exception as error:  # noqa: BLE001 - told apart in the guarded attempt, message by message
-                raise _BatchFailed from error
+                raise BatchFailed from error
         if message is None:
             return self._quarantine_in(session, checkpoint, source_key, mail, None, item.problem or "", later)
         for attempt in range(1, MESSAGE_ATTEMPTS + 1):
@@ -245,7 +222,7 @@ class Ingestor:
         if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
             self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
             return ALREADY_HANDLED  # another worker got here first
-        self._take_out_of_quarantine(session, mail, now)
+        take_out_of_quarantine(session, mail, now)
         sender = message.sender.email if message.sender else ""
         look = self._batch_view.first_look(mail, message) if self._batch_view else None
         if look is None:
@@ -322,32 +299,16 @@ class Ingestor:
                        message_key: str | None, error: str, later: Later) -> str:
         now = self._app.clock.now()
         error = error.replace("\x00", "\\0")  # PostgreSQL text refuses NUL; the message may have put one there
-        key = message_key or "sha256:" + hashlib.sha256(mail.raw).hexdigest()
+        key = quarantine_key(mail, message_key)
         with session.begin_nested():
             if Position(checkpoint.uidvalidity, checkpoint.last_uid).covers(mail.uidvalidity, mail.uid):
                 self._count(session, ALREADY_HANDLED, BY_CHECKPOINT, None)
                 return ALREADY_HANDLED
-            self._take_out_of_quarantine(session, mail, now)
+            take_out_of_quarantine(session, mail, now)
             if self._seen_before(session, source_key, mail, key):
                 self._count(session, DUPLICATE, BY_KNOWN_MESSAGE, None)
                 return DUPLICATE
-            session.add(
-                QuarantinedMessage(
-                    source=source_key, source_ref=mail.source_ref, message_key=key, raw=mail.raw, error=error, created_at=now
-                )
-            )
-            session.add(
-                InboundRecord(
-                    message_key=key,
-                    message_id=None if key.startswith("sha256:") else key,  # so `inbound list` shows which mail it was
-                    source=source_key,
-                    source_ref=mail.source_ref,
-                    received_at=now,
-                    outcome="quarantined",
-                    rule="quarantine",
-                    reason=error[:2000],
-                )
-            )
+            add_to_quarantine(session, source_key, mail, key, error, now)
             self._count(session, "quarantined", "quarantine", mail.arrived_at)
         quarantined = fields(source=source_key, source_ref=mail.source_ref, message_key=key, error=error)
         later.append(lambda: log.error("message quarantined", extra=quarantined))
@@ -374,17 +335,6 @@ class Ingestor:
         return self.handle(source, FetchedMail(source_ref=source_ref, uidvalidity=0, uid=0, raw=raw,
                                                released_from=quarantine_id))
 
-    def _take_out_of_quarantine(self, session: Session, mail: FetchedMail, now: datetime) -> None:
-        if mail.released_from is None:
-            return
-        item = session.get(QuarantinedMessage, mail.released_from, with_for_update=True)
-        if item is None or item.released_at is not None:
-            raise LookupError(f"quarantined message {mail.released_from} was released meanwhile")
-        item.released_at = now
-        session.execute(delete(InboundRecord).where(InboundRecord.message_key == item.message_key,
-                                                    InboundRecord.outcome == "quarantined"))
-        session.flush()
-
     @staticmethod
     def _message_fields(
         source_key: str, mail: FetchedMail, message: InboundMessage, **extra: object
@@ -398,22 +348,6 @@ class Ingestor:
         )
 
 
-class _BatchFailed(Exception):
-    """A message of a batch tried without savepoints failed: the batch rolls back and is tried with them."""
-
-
 def _is_database_error(error: BaseException) -> bool:
     return any(isinstance(cause, DBAPIError) for cause in causes(error))
 
-
-def batches(mails: Iterable[FetchedMail], size: int, stop: threading.Event) -> Iterator[list[FetchedMail]]:
-    """Up to `size` messages at a time, as the source has them; none taken once `stop` is set.
-
-    The batch is complete before its transaction opens, so no transaction waits on the mail server.
-    """
-    mails = iter(mails)
-    while not stop.is_set():
-        batch = list(islice(mails, size))
-        if not batch:
-            return
-        yield batch
