@@ -10,7 +10,7 @@ statement; failures one by one, since each has its own retry and backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 SENDING_LEASE = timedelta(minutes=10)  # longer than any SMTP conversation
 CLAIM_BATCH = 20  # rows per claim: one round trip (and one lock) for many messages, few rows leased ahead
+# A delivery round's claims when the queue is deep. On SQLite each claim waits for ingest's write lock (a batch's
+# transaction): 20 rows a wait left delivery at a fifth of ingest's pace; this many keep up with it.
+DEEP_CLAIM = 100
 OUTBOX = OutboxMessage.__table__
 
 
@@ -94,15 +97,22 @@ def _claim_query(now: datetime, limit: int, skipped: Collection[int]):  # type: 
     return query.where(OutboxMessage.id.not_in(skipped)) if skipped else query
 
 
-def claim_due(app: App, now: datetime, limit: int = CLAIM_BATCH, skipped: Collection[int] = ()) -> list[Claimed]:
-    """Lease up to `limit` due rows in queue order (priority, then due time); `skipped`: rows not to take."""
+def claim_due(app: App, now: datetime, limit: int = CLAIM_BATCH, skipped: Collection[int] = (),
+              sent: Sequence[Sent] = ()) -> list[Claimed]:
+    """Lease up to `limit` due rows in queue order (priority, then due time); `skipped`: rows not to take.
+
+    `sent`: messages the server accepted since the last claim, recorded in the same transaction (one lock, one
+    commit for both); each gets its log line once committed.
+    """
     with transaction(app.sessions) as session:
+        _record_sent_in(session, sent)
         _requeue_expired_leases(session, now)
         rows = session.execute(_claim_query(now, limit, skipped)).all()
         if rows:
             session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([row.id for row in rows]))
                             .values(status=SENDING, next_attempt_at=now + SENDING_LEASE)
                             .execution_options(synchronize_session=False))
+    _log_sent(sent)
     return [_claimed(row) for row in rows]
 
 
@@ -138,9 +148,18 @@ def record_sent(app: App, sent: Iterable[Sent]) -> None:
     if not done:
         return
     with transaction(app.sessions) as session:
+        _record_sent_in(session, done)
+    _log_sent(done)
+
+
+def _record_sent_in(session: Session, sent: Sequence[Sent]) -> None:
+    if sent:
         session.execute(_RECORD_SENT, [{"row_id": item.claimed.row_id, "at": item.at, "refused": item.refused}
-                                       for item in done])
-    for item in done:
+                                       for item in sent])
+
+
+def _log_sent(sent: Iterable[Sent]) -> None:
+    for item in sent:
         log.info("mail sent", extra=item.claimed.log_fields(item.claimed.attempts + 1, refused=item.refused))
 
 

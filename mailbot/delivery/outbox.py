@@ -22,7 +22,7 @@ from mailbot.app import App
 from mailbot.auth.credentials import Credentials, build_credentials
 from mailbot.config import MaildirDelivery, Settings
 from mailbot.delivery.claims import (  # noqa: F401 - retry_failed, backoff and the statuses are used from here
-    FAILED, PENDING, SENDING, SENDING_LEASE, SENT, Claimed, Sent, backoff, claim_due, hand_back, has_due,
+    DEEP_CLAIM, FAILED, PENDING, SENDING, SENDING_LEASE, SENT, Claimed, Sent, backoff, claim_due, hand_back, has_due,
     note_on_due_rows, record_failed, record_sent, retry_failed,
 )
 from mailbot.delivery.transports import DeliveryError, MaildirTransport, PartialDelivery, SmtpTransport, Transport
@@ -32,7 +32,8 @@ from mailbot.logs import fields
 log = logging.getLogger(__name__)
 UNREACHABLE, REFUSED = "unreachable", "refused"  # delivery rounds that never got to a message
 RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-RECORD_BATCH = 20  # accepted messages recorded per statement
+# Accepted messages are recorded with the next claim; this many at most wait for it (a crash sends them again).
+RECORD_BATCH = DEEP_CLAIM
 T = TypeVar("T")
 
 
@@ -169,9 +170,10 @@ class _Round:
         """The next row to send, claiming a batch when none is left; None when the round is over."""
         async with self._claiming:
             while not self._claimed and not self._is_over():
-                await self._flush()  # a claim's round trip goes with the record of what was sent meanwhile
                 skipped = tuple(self._skipped or ())  # a copy for the thread: sessions add to the set meanwhile
-                batch = await asyncio.to_thread(claim_due, self._app, self._app.clock.now(), skipped=skipped)
+                sent, self._sent = self._sent, []  # recorded in the claim's transaction: one wait for the lock
+                batch = await _recorded(lambda: claim_due(self._app, self._app.clock.now(), DEEP_CLAIM, skipped, sent))
+                self._count_sent(sent)
                 if batch:
                     self._claimed.extend(batch)
                 elif not await self._linger.more():
@@ -219,8 +221,11 @@ class _Round:
         sent, self._sent = self._sent, []
         if sent:
             await _recorded(lambda: record_sent(self._app, sent))
-            for _ in sent:
-                self._count(SENT)
+            self._count_sent(sent)
+
+    def _count_sent(self, sent: list[Sent]) -> None:
+        for _ in sent:
+            self._count(SENT)
 
     def _count(self, outcome: str) -> None:
         self._report.outcomes[outcome] += 1
