@@ -6,10 +6,11 @@ value (and any NUL in text) and would fail the whole message. The full value sta
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 ELLIPSIS = "…"
 
@@ -17,16 +18,19 @@ ELLIPSIS = "…"
 def fit_to_columns(session: Session, _flush_context: Any, _instances: Any) -> None:
     """A before_flush hook: every new or changed row's strings cut to their column's length, NUL replaced."""
     for row in [*session.new, *session.dirty]:
-        mapper = inspect(row).mapper
-        for column in mapper.columns:
-            if not isinstance(column.type, String):
-                continue
-            key = mapper.get_property_by_column(column).key
+        for key, length in text_columns(inspect(row).mapper):
             value = getattr(row, key, None)
             if isinstance(value, str):
-                fitted = fitted_text(value, column.type.length)
+                fitted = fitted_text(value, length)
                 if fitted != value:
                     setattr(row, key, fitted)
+
+
+@lru_cache(maxsize=None)  # one entry per mapped class: the schema does not change while the process runs
+def text_columns(mapper: Mapper[Any]) -> tuple[tuple[str, int | None], ...]:
+    """A mapped class's string attributes and their column lengths."""
+    return tuple((mapper.get_property_by_column(column).key, column.type.length)
+                 for column in mapper.columns if isinstance(column.type, String))
 
 
 def fitted_text(value: str, length: int | None) -> str:

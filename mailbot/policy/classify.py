@@ -59,6 +59,8 @@ class Classification:
 
 def fold(text: str) -> str:
     """Lower case without accents, so 'Garantía' and 'garantia' read alike."""
+    if text.isascii():
+        return text.lower()  # nothing to decompose: the common case, without a pass per character
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(character for character in decomposed if not unicodedata.combining(character))
 
