@@ -32,8 +32,9 @@ from mailbot.logs import fields
 log = logging.getLogger(__name__)
 UNREACHABLE, REFUSED = "unreachable", "refused"  # delivery rounds that never got to a message
 RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-# Accepted messages are recorded with the next claim; this many at most wait for it (a crash sends them again).
-RECORD_BATCH = DEEP_CLAIM
+# Accepted messages are recorded with the next claim, which comes once a claim's rows are sent; a bound above
+# that (a crash sends the unrecorded ones again), so that a full claim's sends still ride with the next claim.
+RECORD_BATCH = 2 * DEEP_CLAIM
 T = TypeVar("T")
 
 
@@ -172,7 +173,11 @@ class _Round:
             while not self._claimed and not self._is_over():
                 skipped = tuple(self._skipped or ())  # a copy for the thread: sessions add to the set meanwhile
                 sent, self._sent = self._sent, []  # recorded in the claim's transaction: one wait for the lock
-                batch = await _recorded(lambda: claim_due(self._app, self._app.clock.now(), DEEP_CLAIM, skipped, sent))
+                try:
+                    batch = await _recorded(lambda: claim_due(self._app, self._app.clock.now(), DEEP_CLAIM, skipped, sent))
+                except BaseException:
+                    self._sent = sent + self._sent  # not recorded: the round's last flush tries them again
+                    raise
                 self._count_sent(sent)
                 if batch:
                     self._claimed.extend(batch)

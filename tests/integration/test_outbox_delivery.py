@@ -214,3 +214,31 @@ def queue_rows_in(session, app: App, count: int) -> None:  # type: ignore[no-unt
         envelope_from="support@example.test", subject="s", raw=b"Subject: s\r\n\r\nx\r\n", is_auto_reply=False,
         status="pending", attempts=0, next_attempt_at=app.clock.now(), created_at=app.clock.now(), priority=0)
         for n in range(count)])
+
+
+def test_sent_rows_are_still_recorded_when_the_claim_that_carried_their_record_fails(
+        tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import mailbot.delivery.outbox as outbox_module
+    from mailbot.delivery.claims import DEEP_CLAIM
+
+    app = outbox_app(tmp_path, sqlite_url)
+    queue_rows(app, DEEP_CLAIM + 50)
+    claims: list[int] = []
+
+    def second_claim_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        claims.append(len(kwargs.get("sent", args[4] if len(args) > 4 else ())))
+        if len(claims) > 1:
+            raise OperationalError("claim", {}, Exception("database is locked"))
+        return claim_due(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_module, "claim_due", second_claim_fails)
+    monkeypatch.setattr(outbox_module, "RECORD_RETRY_DELAYS", (0.0,))
+    with pytest.raises(OperationalError):
+        deliver_once(app)
+    leased = statuses(app)
+    app.dispose()
+    # The second claim carried the first claim's sends; it failed, and the round's last record wrote them.
+    assert claims[:2] == [0, DEEP_CLAIM]
+    assert leased == {("sent", 1): DEEP_CLAIM, ("pending", 0): 50}, leased
