@@ -134,9 +134,21 @@ def dovecot_available() -> bool:
 
 def free_port(host: str = LOOPBACK) -> int:
     """Ask the kernel for a currently free TCP port so instances never collide."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    [port] = free_ports(1, host)
+    return port
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """`count` distinct free ports: all bound at once, since a port asked for after another was let go can be the
+    same one again (Dovecot then refused its configuration: "duplicate listener")."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def port_open(host: str, port: int) -> bool:
@@ -193,9 +205,9 @@ class DovecotServer:
         if self._dovecot is None or self._doveadm is None:
             raise RuntimeError("dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd")
         self._prepare_root()
-        self.imap_port = free_port(self.host)
-        self.lmtp_port = free_port(self.host)
-        self.imaps_port = free_port(self.host) if self.tls else 0
+        self.imap_port, self.lmtp_port, self.imaps_port = free_ports(3, self.host)
+        if not self.tls:
+            self.imaps_port = 0
         self._write_config()
         try:
             self.start_process()
