@@ -6,6 +6,7 @@ mail it sends commit together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.config_base import in_language
-from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, OutboxMessage, StoredAttachment, SurveyRating
+from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, SurveyRating
+from mailbot.db.outgoing import CaseCopy, queue_outgoing
+from mailbot.domain.messages import Attachment
 from mailbot.db.queries import is_among
 from mailbot.outbound.labels import case_labels, closed_because, long_local_time
 from mailbot.outbound.filenames import safe_attachment_name
@@ -34,7 +37,7 @@ ATTACHMENT_BUDGET = 15_000_000  # bytes of files one notice carries; common rela
 MAX_NAMED_LEFT_OUT = 50  # a notice names this many of the files it leaves out and counts the others
 
 
-def attachable(attachments: list[StoredAttachment], max_files: int) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
+def attachable(attachments: Sequence[Attachment], max_files: int) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
     """The stored files that fit in one message (at most max_files), and the names of those left out.
 
     Names are made safe here, so the notice's text names each file as its attachment is called.
@@ -162,18 +165,13 @@ class CaseWork:
 
     def send(self, mail: OutgoingMail, *, internal: bool, author: str = "bot", inbound_id: int | None = None,
              body_text: str | None = None) -> None:
-        row = OutboxMessage(
-            message_id=mail.message_id, kind=mail.kind, case_id=self.case.id, inbound_id=inbound_id,
-            recipient=mail.recipient, envelope_from=self._app.settings.outbox.envelope_from or self._app.settings.support.address,
-            subject=mail.subject, raw=mail.raw, is_auto_reply=False, status="pending", attempts=0,
-            next_attempt_at=self._now, created_at=self._now, priority=self.queue_priority(),
+        settings = self._app.settings
+        queue_outgoing(
+            self._session, message_id=mail.message_id, kind=mail.kind, recipient=mail.recipient,
+            envelope_from=settings.outbox.envelope_from or settings.support.address, subject=mail.subject, raw=mail.raw,
+            is_auto_reply=False, priority=self.queue_priority(), now=self._now, inbound_id=inbound_id, case_id=self.case.id,
+            copy=CaseCopy(settings.support.address, body_text if body_text is not None else mail.body_text, author, internal),
         )
-        self._session.add(row)
-        self._session.add(CaseMessage(
-            case_id=self.case.id, direction="out", message_id=mail.message_id, sender=self._app.settings.support.address,
-            recipients=mail.recipient, subject=mail.subject, body_text=body_text if body_text is not None else mail.body_text,
-            created_at=self._now, outbox=row, author=author, internal=internal,
-        ))
 
     def event(self, actor: str, kind: str, detail: str = "") -> None:
         self._session.add(CaseEvent(case_id=self.case.id, at=self._now, actor=actor, kind=kind, detail=detail))
@@ -206,10 +204,10 @@ class CaseWork:
             return ThreadHeaders()
         return ThreadHeaders(ids[0], tuple(dict.fromkeys([ids[0], *ids[-ENGINEER_THREAD_REFERENCES:]])))
 
-    def attachable(self, attachments: list[StoredAttachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
+    def attachable(self, attachments: Sequence[Attachment]) -> tuple[tuple[tuple[str, str, bytes], ...], list[str]]:
         return attachable(attachments, self._app.settings.limits.max_attachments_per_notice)
 
-    def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: list[StoredAttachment],
+    def notify_new_case(self, text: str, sender: str, inbound_id: int, attachments: Sequence[Attachment],
                         flags: dict[str, Any] | None = None) -> None:
         """`flags`: what policy noticed for the engineer (beyond_maintenance_allowance, out_of_scope phrases)."""
         files, left_out = self.attachable(attachments)
@@ -218,13 +216,13 @@ class CaseWork:
                               files, inbound_id)
 
     def forward_customer_message(self, text: str, sender: str, what: str, inbound_id: int | None,
-                                 attachments: list[StoredAttachment] | None = None) -> None:
+                                 attachments: Sequence[Attachment] | None = None) -> None:
         files, left_out = self.attachable(attachments or [])
         self.notify_engineers("engineer_customer_message", {"customer_text": own_words(text) or text, "customer": sender,
                                                              "what": what, **left_out_context(left_out)},
                               files, inbound_id=inbound_id)
 
-    def relay_to_customer(self, engineer: EngineerSettings, body: str, attachments: list[StoredAttachment] | None = None) -> None:
+    def relay_to_customer(self, engineer: EngineerSettings, body: str, attachments: Sequence[Attachment] | None = None) -> None:
         language = self.case.language
         display = f"{engineer.name} ({self._app.settings.support.display_name})"
         files, left_out = self.attachable(attachments or [])

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from mailbot.db.fitting import fit_to_columns
+from mailbot.db.write_behind import BotSession, drop_after_rollback, write_before_commit, write_before_statement
 from mailbot.db.sqlite_ids import assign_ids, forget_ids_after_direct_insert
 
 
@@ -46,9 +47,12 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def build_session_factory(engine: Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(engine, expire_on_commit=False)
+def build_session_factory(engine: Engine) -> sessionmaker[BotSession]:
+    factory = sessionmaker(engine, class_=BotSession, expire_on_commit=False)
     event.listen(factory, "before_flush", fit_to_columns)
+    event.listen(factory, "do_orm_execute", write_before_statement)
+    event.listen(factory, "before_commit", write_before_commit)
+    event.listen(factory, "after_soft_rollback", drop_after_rollback)
     if is_sqlite(engine):
         event.listen(factory, "before_flush", assign_ids)
         event.listen(factory, "do_orm_execute", forget_ids_after_direct_insert)

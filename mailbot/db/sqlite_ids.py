@@ -39,6 +39,17 @@ def assign_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
         next_ids[table] += 1
 
 
+def take_ids(session: Session, mapper: Mapper[Any], count: int) -> range:
+    """The next `count` ids of `mapper`'s table, for rows inserted with Core in this transaction (never reused)."""
+    next_ids = _next_ids(session)
+    if not next_ids:
+        next_ids.update(_highest_ids(session, mapper))
+    table = mapper.primary_key[0].table.name
+    first = next_ids[table]
+    next_ids[table] = first + count
+    return range(first, first + count)
+
+
 def forget_ids_after_direct_insert(state: ORMExecuteState) -> None:
     """A do_orm_execute hook: an INSERT through session.execute lets SQLite choose ids, so read them again."""
     if state.is_insert:
@@ -61,11 +72,16 @@ def _integer_keyed(mapper: Mapper[Any]) -> Mapper[Any] | None:
 
 def _next_ids(session: Session) -> dict[str, int]:
     """The next free id per table, for this session's outermost transaction (the one holding the write lock)."""
+    return per_transaction(session, _ALLOCATOR)
+
+
+def per_transaction(session: Session, key: str) -> dict[str, Any]:
+    """A dict in `session.info[key]` for the session's outermost transaction: a new one for each transaction."""
     outermost = _outermost(session.get_transaction())
-    kept = session.info.get(_ALLOCATOR)
+    kept = session.info.get(key)
     if kept is None or kept[0] is not outermost:
         kept = (outermost, {})
-        session.info[_ALLOCATOR] = kept
+        session.info[key] = kept
     return kept[1]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.config import EngineerSettings, PlanSettings
-from mailbot.db.models import Account, Case, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
+from mailbot.db.models import Account, Case, CaseMessage, InboundRecord, StoredAttachment
+from mailbot.db.outgoing import CaseCopy, queue_outgoing
+from mailbot.db.write_behind import add_row
 from mailbot.db.queries import allocate_case_number
+from mailbot.domain.messages import Attachment
 from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
 from mailbot.outbound.replies import OutgoingMail
 from mailbot.policy.commands import EngineerMessage
@@ -34,16 +38,13 @@ def apply_decision(
     app: App, session: Session, decision: Decision, situation: Situation, source: str, source_ref: str
 ) -> Applied:
     case = case_for(app, session, decision, situation)
-    record = inbound_record(decision, situation, source, source_ref)
-    record.case_id = case.id if case is not None else None
-    session.add(record)
-    session.flush()
-    entry = add_case_message(session, case, situation, record.id) if case is not None else None
+    inbound_id = add_row(session, InboundRecord, inbound_record(decision, situation, source, source_ref, case))
+    entry = add_case_message(session, case, situation, inbound_id) if case is not None else None
     # The answer to "escalar" says who was told, so the escalation is carried out before it is written.
     escalation_first = decision.reply is ReplyKind.ESCALATION_RECEIVED and case is not None and entry is not None
     if escalation_first:
         assert case is not None and entry is not None
-        carry_out(app, session, decision, situation, case, entry, record.id)
+        carry_out(app, session, decision, situation, case, entry, inbound_id)
     reply_id = None
     if decision.reply is not None:
         errors = decision.engineer_message.errors if decision.engineer_message else ()
@@ -52,11 +53,11 @@ def apply_decision(
             if escalation_first and case is not None else None
         outgoing = app.replies.reply(decision.reply, situation, case, {**case_flags(decision, situation), **(extra or {})},
                                      cc=cc, command_errors=errors, survey=decision.survey)
-        queue(app, session, outgoing, record.id, case, situation.now, internal=situation.engineer is not None)
+        queue(app, session, outgoing, inbound_id, case, situation.now, internal=situation.engineer is not None)
         reply_id = outgoing.message_id
     if case is not None and entry is not None and not escalation_first:
-        carry_out(app, session, decision, situation, case, entry, record.id)
-    return Applied(record.id, case.number if case else None, reply_id)
+        carry_out(app, session, decision, situation, case, entry, inbound_id)
+    return Applied(inbound_id, case.number if case else None, reply_id)
 
 
 def case_flags(decision: Decision, situation: Situation) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def colleagues_in_copy(situation: Situation) -> tuple[str, ...]:
     return tuple(sorted(address for address in written_to & sender.account_contacts if is_replyable(address)))
 
 
-def carry_out(app: App, session: Session, decision: Decision, situation: Situation, case: Case, entry: CaseMessage,
+def carry_out(app: App, session: Session, decision: Decision, situation: Situation, case: Case, entry: CaseEntry,
               inbound_id: int) -> None:
     """What the decision means for the case beyond recording the message: notices, relays, state changes."""
     opened_now = decision.outcome is Outcome.CASE_OPENED
@@ -88,7 +89,7 @@ def carry_out(app: App, session: Session, decision: Decision, situation: Situati
 
 
 def carry_out_decision(app: App, session: Session, decision: Decision, situation: Situation, case: Case,
-                       entry: CaseMessage, inbound_id: int, work: CaseWork, sender: str) -> None:
+                       entry: CaseEntry, inbound_id: int, work: CaseWork, sender: str) -> None:
     if decision.outcome is Outcome.CASE_OPENED:
         if decision.beyond_maintenance_allowance:
             work.event("mailbot", "beyond_maintenance_allowance")
@@ -125,7 +126,7 @@ def carry_out_decision(app: App, session: Session, decision: Decision, situation
 
 
 def handle_engineer_reply(app: App, session: Session, work: CaseWork, message: EngineerMessage,
-                          engineer: EngineerSettings, attachments: list[StoredAttachment], written_at: datetime) -> None:
+                          engineer: EngineerSettings, attachments: Sequence[Attachment], written_at: datetime) -> None:
     """Commands first (priority, type, ...), then the answer goes out, then a close or reopen takes effect."""
     late = ("close", "reopen")
     work.apply_commands(tuple(c for c in message.commands if c.name not in late), engineer.email, written_at)
@@ -143,26 +144,20 @@ def written_at(situation: Situation) -> datetime:
     return date if date is not None and date <= situation.now else situation.now
 
 
-def inbound_record(decision: Decision, situation: Situation, source: str, source_ref: str) -> InboundRecord:
+def inbound_record(decision: Decision, situation: Situation, source: str, source_ref: str,
+                   case: Case | None) -> dict[str, Any]:
     message = situation.message
     reason = decision.reason
     if decision.reply_suppressed_by:
         reason += f"; reply withheld by {decision.reply_suppressed_by}"
     if message.message_id and message.message_key != message.message_id and not message.message_key.startswith("sha256:"):
         reason += "; its Message-ID was seen before with other content"
-    return InboundRecord(
-        message_key=message.message_key,
-        message_id=message.message_id,
-        content_digest=message.content_digest,
-        source=source,
-        source_ref=source_ref,
-        sender=message.sender.email if message.sender else "",
-        subject=message.subject,
-        received_at=situation.now,
-        outcome=decision.outcome.value,
-        rule=decision.rule,
-        reason=reason,
-    )
+    return {
+        "message_key": message.message_key, "message_id": message.message_id, "content_digest": message.content_digest,
+        "source": source, "source_ref": source_ref, "sender": message.sender.email if message.sender else "",
+        "subject": message.subject, "received_at": situation.now, "outcome": decision.outcome.value,
+        "rule": decision.rule, "reason": reason, "case_id": case.id if case is not None else None,
+    }
 
 
 def case_for(app: App, session: Session, decision: Decision, situation: Situation) -> Case | None:
@@ -218,65 +213,38 @@ def start_rma(app: App, case: Case, plan: PlanSettings | None, cover: WarrantyCo
     case.replacement_due = app.catalog.replacement_due(plan, cover.option, now)
 
 
-def add_case_message(session: Session, case: Case, situation: Situation, inbound_id: int) -> CaseMessage:
+@dataclass(frozen=True, slots=True)
+class CaseEntry:
+    """The message as its case recorded it."""
+
+    id: int
+    sender: str
+    attachments: tuple[Attachment, ...]
+
+
+def add_case_message(session: Session, case: Case, situation: Situation, inbound_id: int) -> CaseEntry:
     message = situation.message
-    entry = CaseMessage(
-        case_id=case.id,
-        direction="in",
-        message_id=message.message_key,
-        sender=message.sender.email if message.sender else "",
-        recipients=", ".join(message.recipients),
-        subject=message.subject,
-        body_text=message.text,
-        created_at=situation.now,
-        inbound_id=inbound_id,
+    sender = message.sender.email if message.sender else ""
+    entry_id = add_row(session, CaseMessage, {
+        "case_id": case.id, "direction": "in", "message_id": message.message_key, "sender": sender,
+        "recipients": ", ".join(message.recipients), "subject": message.subject, "body_text": message.text,
+        "created_at": situation.now, "inbound_id": inbound_id, "outbox_id": None,
         # An engineer's own message never reaches the customer (its relayed copy does), so it is internal;
         # so is a manager's answer to an escalation notice.
-        author="engineer" if situation.engineer else "customer",
-        internal=situation.engineer is not None or bool(situation.thread and situation.thread.via_notice),
-    )
-    entry.attachments = [
-        StoredAttachment(
-            filename=item.filename, content_type=item.content_type, size=item.size, content=item.content
-        )
-        for item in message.attachments
-    ]
-    session.add(entry)
-    return entry
+        "author": "engineer" if situation.engineer else "customer",
+        "internal": situation.engineer is not None or bool(situation.thread and situation.thread.via_notice),
+    })
+    for item in message.attachments:
+        add_row(session, StoredAttachment, {"case_message_id": entry_id, "filename": item.filename,
+                                            "content_type": item.content_type, "size": item.size,
+                                            "content": item.content, "content_purged_at": None})
+    return CaseEntry(entry_id, sender, message.attachments)
 
 
 def queue(app: App, session: Session, outgoing: OutgoingMail, inbound_id: int, case: Case | None, now: datetime,
           *, internal: bool = False) -> None:
-    row = OutboxMessage(
-        message_id=outgoing.message_id,
-        kind=outgoing.kind,
-        case_id=case.id if case else None,
-        inbound_id=inbound_id,
-        recipient=outgoing.recipient,
-        envelope_from=app.settings.outbox.envelope_from or app.settings.support.address,
-        subject=outgoing.subject,
-        raw=outgoing.raw,
-        is_auto_reply=True,
-        priority=0,  # as the column's default; set, so this row and the case's notices insert in one statement
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    if case is not None:
-        session.add(
-            CaseMessage(
-                case_id=case.id,
-                direction="out",
-                message_id=outgoing.message_id,
-                sender=app.settings.support.address,
-                recipients=outgoing.recipient,
-                subject=outgoing.subject,
-                body_text=outgoing.body_text,
-                created_at=now,
-                outbox=row,
-                author="bot",
-                internal=internal,
-            )
-        )
+    copy = CaseCopy(app.settings.support.address, outgoing.body_text, "bot", internal) if case is not None else None
+    queue_outgoing(session, message_id=outgoing.message_id, kind=outgoing.kind, recipient=outgoing.recipient,
+                   envelope_from=app.settings.outbox.envelope_from or app.settings.support.address,
+                   subject=outgoing.subject, raw=outgoing.raw, is_auto_reply=True, priority=0, now=now,
+                   inbound_id=inbound_id, case_id=case.id if case else None, copy=copy)

@@ -27,6 +27,7 @@ from mailbot.db.case_counters import expect_cases, give_back_unused
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import MailboxCheckpoint, QuarantinedMessage
+from mailbot.db.write_behind import write_waiting
 from mailbot.db.queries import FirstLook, first_look, is_known_message, is_known_source_ref
 from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
 from mailbot.domain.messages import InboundMessage
@@ -237,6 +238,7 @@ class Ingestor:
         situation = read_situation(self._app, session, self._snapshot(session), message, now, look.auto_replies)
         decision = decide(situation, self._app.policy)
         applied = apply_decision(self._app, session, decision, situation, source_key, mail.source_ref)
+        write_waiting(session)  # in this message's savepoint, if it has one: a failure here is this message's
         self._count(session, decision.outcome.value, decision.rule, mail.arrived_at)
         handled = self._message_fields(
             source_key, mail, message, outcome=decision.outcome.value, rule=decision.rule, reason=decision.reason,

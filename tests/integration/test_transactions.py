@@ -13,6 +13,7 @@ from mailbot.db.case_counters import expect_cases, give_back_unused, next_number
 from mailbot.db.engine import after_commit, build_engine, build_session_factory
 from mailbot.db.migrate import upgrade_to_head
 from mailbot.db.models import CaseNumberCounter, OutboxMessage
+from mailbot.db.outgoing import queue_outgoing
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
 
@@ -151,3 +152,51 @@ def test_two_workers_taking_blocks_get_unique_dense_numbers(pg_url: str) -> None
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(CaseNumberCounter)) == 1
     engine.dispose()
+
+
+def queue_mail(session: Session, n: int) -> None:
+    queue_outgoing(session, message_id=f"behind{n}@example.test", kind="acknowledgment", recipient="c@acme.test",
+                   envelope_from="support@example.test", subject="s", raw=b"x", is_auto_reply=True, priority=0,
+                   now=NOW, inbound_id=None)
+
+
+def outbox_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(OutboxMessage.message_id).order_by(OutboxMessage.id)))
+
+
+def test_rows_written_behind_are_seen_by_the_next_statement_and_share_ids_with_the_orm(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        session.add(outbox_row(1))
+        session.flush()
+        queue_mail(session, 2)
+        session.add(outbox_row(3))  # an ORM row after one written behind: its id must not collide
+        assert sorted(outbox_ids(session)) == ["behind2@example.test", "t1@example.test", "t3@example.test"]
+        queue_mail(session, 4)  # left waiting: the commit writes it
+    with sessions() as session:
+        assert "behind4@example.test" in outbox_ids(session)
+
+
+def test_rows_waiting_when_a_savepoint_begins_outlive_its_rollback(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        queue_mail(session, 1)  # the first message's mail, still waiting
+        with pytest.raises(ValueError), session.begin_nested():  # the second message fails
+            queue_mail(session, 2)
+            outbox_ids(session)  # a statement inside the savepoint writes what waits
+            queue_mail(session, 3)
+            raise ValueError("this message fails")
+        with session.begin_nested():
+            queue_mail(session, 4)
+    with sessions() as session:
+        assert outbox_ids(session) == ["behind1@example.test", "behind4@example.test"]
+
+
+def test_a_rollback_drops_the_rows_waiting(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        with pytest.raises(ValueError), session.begin():
+            queue_mail(session, 1)
+            raise ValueError("the batch fails")
+        with session.begin():
+            queue_mail(session, 2)
+    with sessions() as session:
+        assert outbox_ids(session) == ["behind2@example.test"]

@@ -73,6 +73,8 @@ def test_two_workers_share_a_mailbox_and_handle_each_message_once(tmp_path: Path
         later = [f"w-run-{n}@acme.test" for n in range(30)]
         append(dovecot, mailbox_user, later)
         wait_until(lambda: count(pg_url, "inbound_messages") >= 70, 60, what="70 messages handled")
+        # A stop sends the message in hand and leaves the rest queued for the next start: wait for the last replies.
+        smtp_sink.wait_for(70, timeout=60)
     finally:
         code = stop_service(service, timeout=30)  # SIGTERM to the parent stops both workers
     assert code == 0, log.read_text()[-3000:]
