@@ -17,6 +17,7 @@ from mailbot.config import ALWAYS_OPEN, EngineerSettings
 from mailbot.config_base import in_language
 from mailbot.db.models import Account, Case, CaseEvent, CaseMessage, Contact, SurveyRating
 from mailbot.db.outgoing import CaseCopy, queue_outgoing
+from mailbot.db.write_behind import add_row
 from mailbot.domain.messages import Attachment
 from mailbot.db.queries import is_among
 from mailbot.outbound.labels import case_labels, closed_because, long_local_time
@@ -174,7 +175,7 @@ class CaseWork:
         )
 
     def event(self, actor: str, kind: str, detail: str = "") -> None:
-        self._session.add(CaseEvent(case_id=self.case.id, at=self._now, actor=actor, kind=kind, detail=detail))
+        add_row(self._session, CaseEvent, {"case_id": self.case.id, "at": self._now, "actor": actor, "kind": kind, "detail": detail})
 
     def notify_engineers(self, kind: str, extra: dict[str, Any], attachments: tuple[tuple[str, str, bytes], ...] = (),
                          inbound_id: int | None = None) -> None:

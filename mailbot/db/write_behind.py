@@ -1,7 +1,8 @@
 """Rows the bot writes and never reads back as objects, inserted with Core executemany instead of the ORM.
 
 Each message handled leaves rows nothing in its transaction needs as ORM objects: its inbound record, its copy
-in a case with its attachments, and the mail the bot queues (outbox rows and the case's copies). Through the
+in a case with its attachments, the case's events, and the mail the bot queues (outbox rows and the case's
+copies). Through the
 ORM's unit of work they cost about a fifth of a millisecond each, and the flushes that carry them cost more;
 here they are plain rows with their ids known up front (row_ids), so rows pointing at each other go in
 together, one statement per table. They wait in the session until whichever comes first:
@@ -22,12 +23,12 @@ from sqlalchemy import Table, inspect, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from mailbot.db.fitting import fitted_text, text_columns
-from mailbot.db.models import CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
+from mailbot.db.models import CaseEvent, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.row_ids import take_ids
 
 _WAITING = "rows_written_behind"
 # In the order the foreign keys between them allow.
-WRITTEN_BEHIND: tuple[type[Any], ...] = (InboundRecord, OutboxMessage, CaseMessage, StoredAttachment)
+WRITTEN_BEHIND: tuple[type[Any], ...] = (InboundRecord, OutboxMessage, CaseMessage, StoredAttachment, CaseEvent)
 
 
 class BotSession(Session):

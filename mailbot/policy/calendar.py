@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 MAX_SEARCH_DAYS = 3660  # a calendar that never opens must not loop forever
+DAYS_KEPT = 4000  # days of intervals a calendar remembers (more than MAX_SEARCH_DAYS: one search never clears it)
 
 OpeningHours = tuple[tuple[time, time], ...]  # (start, end) intervals; end time(0, 0) means midnight
 IsClosedDay = Callable[[date], bool]
@@ -34,9 +35,20 @@ class BusinessCalendar:
     weekly: dict[int, OpeningHours] = field(default_factory=dict)  # Monday=0 .. Sunday=6
     is_closed_day: IsClosedDay = never_closed
     always_open: bool = False
+    # Each day's intervals, worked out once: every SLA deadline walks the same few days again.
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
-    def intervals_on(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+    def intervals_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working intervals as UTC instants."""
+        known = self._days.get(day)
+        if known is None:
+            if len(self._days) >= DAYS_KEPT:
+                self._days.clear()
+            known = self._days[day] = tuple(self._work_out(day))
+        return known
+
+    def _work_out(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         if self.is_closed_day(day):
             return
         for opens, closes in self.weekly.get(day.weekday(), ()):

@@ -54,6 +54,13 @@ class Threshold:
 
 def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: BusinessCalendar) -> list[Threshold]:
     found: list[Threshold] = []
+    after: dict[timedelta, datetime] = {}  # working time -> its deadline: steps of a clock share their breach
+
+    def deadline_after(duration: timedelta) -> datetime:
+        if duration not in after:
+            after[duration] = deadline(state.started_at, duration, calendar)
+        return after[duration]
+
     for index, step in enumerate(steps):
         if step.plans and state.plan_name not in step.plans:
             continue
@@ -66,8 +73,8 @@ def thresholds(state: ClockState, steps: Iterable[EscalationStep], calendar: Bus
         running, target = clock_of(state, step.clock)
         if not running or target is None or state.waiting:
             continue
-        due = deadline(state.started_at, target * step.fraction + step.extra + state.paused, calendar)
-        breach = deadline(state.started_at, target + state.paused, calendar)
+        due = deadline_after(target * step.fraction + step.extra + state.paused)
+        breach = deadline_after(target + state.paused)
         found.append(Threshold(step.clock, index, due, step.notify, step.at, breach))
     return sorted(found, key=lambda item: (item.due, item.step))
 

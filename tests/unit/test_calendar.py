@@ -96,3 +96,13 @@ def test_business_days_skip_weekends_and_holidays() -> None:
     # Friday 9 Jan 2026 10:00 + 1 business day: Monday 12 is a holiday in Colombia, so Tuesday 13.
     assert add_business_days(bogota(2026, 1, 9, 10, 0), 1, GOLD) == bogota(2026, 1, 13, 10, 0)
     assert add_business_days(bogota(2026, 1, 9, 10, 0), 3, ALWAYS) == bogota(2026, 1, 12, 10, 0)
+
+
+def test_a_calendar_remembers_its_days_without_changing_its_answers() -> None:
+    fresh = build_calendar("co-8x5", CalendarSettings(timezone="America/Bogota", hours=("07:30-17:30",), holidays_country="CO"))
+    worked = build_calendar("co-8x5", CalendarSettings(timezone="America/Bogota", hours=("07:30-17:30",), holidays_country="CO"))
+    first = [deadline(bogota(2026, 1, 9, 17, 0) + timedelta(hours=n), timedelta(hours=30), worked) for n in range(48)]
+    again = [deadline(bogota(2026, 1, 9, 17, 0) + timedelta(hours=n), timedelta(hours=30), worked) for n in range(48)]
+    assert first == again == [deadline(bogota(2026, 1, 9, 17, 0) + timedelta(hours=n), timedelta(hours=30), fresh)
+                              for n in range(48)]
+    assert fresh.intervals_on(date(2026, 1, 12)) == ()  # the holiday, from memory or not
