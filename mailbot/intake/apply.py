@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from mailbot.config import EngineerSettings, PlanSettings
 from mailbot.db.models import Account, Case, CaseMessage, InboundRecord, StoredAttachment
 from mailbot.db.outgoing import CaseCopy, queue_outgoing
-from mailbot.db.write_behind import add_row
+from mailbot.db.row_ids import take_ids
+from mailbot.db.write_behind import add_row, insert_loaded
 from mailbot.db.queries import allocate_case_number
 from mailbot.domain.messages import Attachment
 from mailbot.domain.decisions import Decision, Outcome, ReplyKind, Situation
@@ -178,7 +179,9 @@ def open_case(app: App, session: Session, situation: Situation, related_case_id:
     found = situation.classification
     priority = found.priority if found else None
     targets = app.catalog.targets(situation.plan, priority, situation.now) if situation.plan and priority else None
+    [case_id] = take_ids(session, Case, 1)
     case = Case(
+        id=case_id,
         number=allocate_case_number(session, app.numbering, year),
         account_id=sender.account_id,
         contact_id=sender.contact_id,
@@ -199,8 +202,7 @@ def open_case(app: App, session: Session, situation: Situation, related_case_id:
     # Its first escalation threshold goes into the INSERT; the account is in the session already (the directory's).
     case.account = session.get_one(Account, sender.account_id)
     reschedule(app, session, case, situation.now, opened_now=True)
-    session.add(case)
-    session.flush()
+    insert_loaded(session, case)
     return case
 
 
