@@ -2,10 +2,9 @@
 
 Each message handled leaves rows nothing in its transaction needs as ORM objects: its inbound record, its copy
 in a case with its attachments, the case's events, and the mail the bot queues (outbox rows and the case's
-copies). Through the
-ORM's unit of work they cost about a fifth of a millisecond each, and the flushes that carry them cost more;
-here they are plain rows with their ids known up front (row_ids), so rows pointing at each other go in
-together, one statement per table. They wait in the session until whichever comes first:
+copies). Through the ORM's unit of work they cost about a fifth of a millisecond each, and the flushes that
+carry them cost more; here they are plain rows with their ids known up front (row_ids), so rows pointing at
+each other go in together, one statement per table. They wait in the session until whichever comes first:
 
 - a statement goes through the session (`do_orm_execute`): whatever it reads sees them, as autoflush would;
 - a savepoint begins (`BotSession.begin_nested`): written in the transaction that made them, so a savepoint
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, inspect, insert
+from sqlalchemy import ColumnElement, Table, inspect, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
 
 from mailbot.db.fitting import fitted_text, text_columns
@@ -45,8 +44,7 @@ def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> int:
     row = {"id": row_id, **values}
     for column in model.__table__.columns:
         if column.key not in row:  # an executemany's rows must all name the same columns
-            default = column.default
-            row[column.key] = default.arg if default is not None and default.is_scalar else None
+            row[column.key] = column_default(column)
     for key, length in text_columns(inspect(model)):
         value = row.get(key)
         if isinstance(value, str):
@@ -73,8 +71,7 @@ def insert_loaded(session: Session, row: Any) -> None:
         if key in row.__dict__:
             value = row.__dict__[key]
         else:
-            default = attribute.columns[0].default
-            value = default.arg if default is not None and default.is_scalar else None
+            value = column_default(attribute.columns[0])
         if isinstance(value, str) and key in lengths:
             value = fitted_text(value, lengths[key])
         setattr(row, key, value)
@@ -83,6 +80,12 @@ def insert_loaded(session: Session, row: Any) -> None:
     session.connection().execute(insert(mapper.local_table), values)
     make_transient_to_detached(row)
     session.add(row)
+
+
+def column_default(column: ColumnElement[Any]) -> Any:
+    """The column's own default where it is a plain value (all of ours are), else NULL."""
+    default = getattr(column, "default", None)
+    return default.arg if default is not None and default.is_scalar else None
 
 
 def write_waiting(session: Session) -> None:
