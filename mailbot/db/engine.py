@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from mailbot.db.fitting import fit_to_columns
+from mailbot.db.transactions import is_within
 from mailbot.db.write_behind import BotSession, drop_after_rollback, write_before_commit, write_before_statement
 from mailbot.db.sqlite_ids import assign_ids, forget_ids_after_direct_insert
 
@@ -80,13 +81,6 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
         event.listen(session, "after_commit", _run_after_outermost_commit)
         event.listen(session, "after_soft_rollback", _drop_rolled_back)
     pending.append((session.get_nested_transaction() or session.get_transaction(), action))
-
-
-def is_within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    """Whether `transaction` is `outer` or one of the savepoints inside it."""
-    while transaction is not None and transaction is not outer:
-        transaction = transaction.parent
-    return transaction is outer
 
 
 def _run_after_outermost_commit(session: Session) -> None:

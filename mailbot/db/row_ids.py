@@ -17,8 +17,16 @@ from sqlalchemy.orm import Session
 
 from mailbot.db import sqlite_ids
 
-SEQUENCE_BLOCK = 64  # PostgreSQL: ids fetched per round trip, per table
+SEQUENCE_BLOCK = 64  # PostgreSQL: the most ids fetched per round trip, per table
+ROWS_PER_MESSAGE = 3  # about as many rows of a table as one message leaves (case copies: in, ack, notice)
 _KEPT = "sequence_ids"
+_EXPECTED = "sequence_ids_expected"
+
+
+def expect_messages(session: Session, count: int) -> None:
+    """This transaction will handle about `count` messages: PostgreSQL's blocks are sized for them, so a batch
+    takes each table's ids in one round trip and a single message wastes few (the ids are 32-bit)."""
+    sqlite_ids.per_transaction(session, _EXPECTED)["messages"] = count
 
 
 def take_ids(session: Session, model: type[Any], count: int) -> list[int]:
@@ -34,7 +42,12 @@ def _from_sequence(session: Session, table: str, count: int) -> list[int]:
     if len(ready) < count:
         ready += session.connection().execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :how_many)"),
-            {"table": table, "how_many": max(count - len(ready), SEQUENCE_BLOCK)},
+            {"table": table, "how_many": max(count - len(ready), _block(session))},
         ).scalars()
     taken, ready[:] = ready[:count], ready[count:]
     return taken
+
+
+def _block(session: Session) -> int:
+    messages = sqlite_ids.per_transaction(session, _EXPECTED).get("messages", 1)
+    return min(SEQUENCE_BLOCK, ROWS_PER_MESSAGE * messages)

@@ -14,9 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, inspect, text
-from sqlalchemy.orm import Mapper, ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+
+from mailbot.db.transactions import outermost
 
 _ALLOCATOR = "sqlite_ids"
+_READ_AGAIN = "sqlite_ids_read_again"
 
 
 def assign_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
@@ -24,9 +27,7 @@ def assign_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
     pending = [(row, mapper) for row in session.new if (mapper := _integer_keyed(inspect(row).mapper)) is not None]
     if not pending:
         return
-    next_ids = _next_ids(session)
-    if not next_ids:
-        next_ids.update(_highest_ids(session, pending[0][1]))
+    next_ids = _allocator(session, pending[0][1])
     for row, mapper in pending:
         key = mapper.primary_key[0]
         attribute = mapper.get_property_by_column(key).key
@@ -41,9 +42,7 @@ def assign_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
 
 def take_ids(session: Session, mapper: Mapper[Any], count: int) -> range:
     """The next `count` ids of `mapper`'s table, for rows inserted with Core in this transaction (never reused)."""
-    next_ids = _next_ids(session)
-    if not next_ids:
-        next_ids.update(_highest_ids(session, mapper))
+    next_ids = _allocator(session, mapper)
     table = mapper.primary_key[0].table.name
     first = next_ids[table]
     next_ids[table] = first + count
@@ -51,9 +50,10 @@ def take_ids(session: Session, mapper: Mapper[Any], count: int) -> range:
 
 
 def forget_ids_after_direct_insert(state: ORMExecuteState) -> None:
-    """A do_orm_execute hook: an INSERT through session.execute lets SQLite choose ids, so read them again."""
+    """A do_orm_execute hook: an INSERT through session.execute lets SQLite choose ids, so read them again (never
+    lower than those handed out: rows written behind may hold some not inserted yet)."""
     if state.is_insert:
-        state.session.info.pop(_ALLOCATOR, None)
+        state.session.info[_READ_AGAIN] = True
 
 
 def _highest_ids(session: Session, mapper: Mapper[Any]) -> dict[str, int]:
@@ -70,22 +70,22 @@ def _integer_keyed(mapper: Mapper[Any]) -> Mapper[Any] | None:
     return mapper if len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].autoincrement in (True, "auto") else None
 
 
-def _next_ids(session: Session) -> dict[str, int]:
+def _allocator(session: Session, mapper: Mapper[Any]) -> dict[str, int]:
     """The next free id per table, for this session's outermost transaction (the one holding the write lock)."""
-    return per_transaction(session, _ALLOCATOR)
+    next_ids: dict[str, int] = per_transaction(session, _ALLOCATOR)
+    if session.info.pop(_READ_AGAIN, False) or not next_ids:
+        for table, next_id in _highest_ids(session, mapper).items():
+            next_ids[table] = max(next_ids.get(table, 0), next_id)
+    return next_ids
 
 
 def per_transaction(session: Session, key: str) -> dict[str, Any]:
     """A dict in `session.info[key]` for the session's outermost transaction: a new one for each transaction."""
-    outermost = _outermost(session.get_transaction())
+    if session.get_transaction() is None:
+        session.connection()  # begun now: what is kept belongs to this transaction
+    current = outermost(session.get_transaction())
     kept = session.info.get(key)
-    if kept is None or kept[0] is not outermost:
-        kept = (outermost, {})
+    if kept is None or kept[0] is not current:
+        kept = (current, {})
         session.info[key] = kept
     return kept[1]
-
-
-def _outermost(transaction: SessionTransaction | None) -> SessionTransaction | None:
-    while transaction is not None and transaction.parent is not None:
-        transaction = transaction.parent
-    return transaction

@@ -24,8 +24,10 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_tr
 from mailbot.db.fitting import fitted_text, text_columns
 from mailbot.db.models import CaseEvent, CaseMessage, InboundRecord, OutboxMessage, StoredAttachment
 from mailbot.db.row_ids import take_ids
+from mailbot.db.transactions import is_within
 
 _WAITING = "rows_written_behind"
+_LOADED = "rows_inserted_loaded"
 # In the order the foreign keys between them allow.
 WRITTEN_BEHIND: tuple[type[Any], ...] = (InboundRecord, OutboxMessage, CaseMessage, StoredAttachment, CaseEvent)
 
@@ -80,6 +82,8 @@ def insert_loaded(session: Session, row: Any) -> None:
     session.connection().execute(insert(mapper.local_table), values)
     make_transient_to_detached(row)
     session.add(row)
+    # The session does not count it as new: a rollback of this transaction must take it out, as it would a new one.
+    session.info.setdefault(_LOADED, []).append((session.get_nested_transaction() or session.get_transaction(), row))
 
 
 def column_default(column: ColumnElement[Any]) -> Any:
@@ -104,13 +108,21 @@ def write_waiting(session: Session) -> None:
 def write_before_statement(state: ORMExecuteState) -> None:
     """A do_orm_execute hook: the statement sees the rows waiting, as it would see objects the ORM autoflushes
     (and, like them, not under no_autoflush)."""
-    if state.session.autoflush:
+    # Not from inside a flush (an attribute it loads): the flush that follows a write cannot start there.
+    if state.session.autoflush and not state.session._flushing:
         write_waiting(state.session)
 
 
 def write_before_commit(session: Session) -> None:
     write_waiting(session)
+    if not session.in_nested_transaction():
+        session.info.pop(_LOADED, None)  # the outermost commit: nothing of it can be rolled back now
 
 
-def drop_after_rollback(session: Session, _rolled_back: SessionTransaction) -> None:
+def drop_after_rollback(session: Session, rolled_back: SessionTransaction) -> None:
     session.info.pop(_WAITING, None)
+    loaded: list[tuple[SessionTransaction | None, Any]] = session.info.get(_LOADED, [])
+    for inserted_in, row in loaded:
+        if is_within(inserted_in, rolled_back) and row in session:
+            session.expunge(row)
+    loaded[:] = [(inserted_in, row) for inserted_in, row in loaded if not is_within(inserted_in, rolled_back)]

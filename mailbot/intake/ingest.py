@@ -27,6 +27,7 @@ from mailbot.db.case_counters import expect_cases, give_back_unused
 from mailbot.db.checkpoints import Position, advance, locked_checkpoint, restart_for_uidvalidity
 from mailbot.db.engine import after_commit, transaction
 from mailbot.db.models import MailboxCheckpoint, QuarantinedMessage
+from mailbot.db.row_ids import expect_messages
 from mailbot.db.write_behind import write_waiting
 from mailbot.db.queries import FirstLook, first_look, is_known_message, is_known_source_ref
 from mailbot.directory.snapshot import DirectoryCache, DirectorySnapshot
@@ -142,6 +143,7 @@ class Ingestor:
         later: Later = []
         with transaction(self._app.sessions) as session:
             checkpoint = locked_checkpoint(session, source_key, self._app.clock.now())
+            expect_messages(session, len(prepared))
             parsed = [(item.mail, item.message) for item in prepared if item.message is not None]
             self._batch_view = BatchView.read(session, source_key, parsed, self._app.clock.now() - AUTO_REPLY_WINDOW)
             try:

@@ -14,6 +14,8 @@ from mailbot.db.engine import after_commit, build_engine, build_session_factory
 from mailbot.db.migrate import upgrade_to_head
 from mailbot.db.models import CaseNumberCounter, OutboxMessage
 from mailbot.db.outgoing import queue_outgoing
+from mailbot.db.row_ids import take_ids
+from mailbot.db.write_behind import insert_loaded
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
 
@@ -200,3 +202,25 @@ def test_a_rollback_drops_the_rows_waiting(sessions: sessionmaker[Session]) -> N
             queue_mail(session, 2)
     with sessions() as session:
         assert outbox_ids(session) == ["behind2@example.test"]
+
+
+def test_a_row_inserted_loaded_leaves_the_session_when_its_savepoint_rolls_back(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        with pytest.raises(ValueError), session.begin_nested():
+            row = outbox_row(1, id=take_ids(session, OutboxMessage, 1)[0])
+            insert_loaded(session, row)
+            assert row in session
+            raise ValueError("this message fails")
+        assert row not in session  # as an ORM-new row would: no UPDATE of a row that is gone
+        assert outbox_ids(session) == []
+
+
+def test_ids_read_again_after_a_direct_insert_never_reuse_those_of_rows_still_waiting(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        queue_mail(session, 1)
+        with session.no_autoflush:  # the waiting row is not written before this INSERT (SQLite: ids read again)
+            session.execute(insert(CaseNumberCounter).values(scope="test", last_value=0))
+        queue_mail(session, 2)
+    with sessions() as session:
+        assert outbox_ids(session) == ["behind1@example.test", "behind2@example.test"]
