@@ -16,6 +16,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from mailbot.db import sqlite_ids
+from mailbot.db.transactions import per_transaction
 
 SEQUENCE_BLOCK = 64  # PostgreSQL: the most ids fetched per round trip, per table
 ROWS_PER_MESSAGE = 3  # about as many rows of a table as one message leaves (case copies: in, ack, notice)
@@ -26,7 +27,7 @@ _EXPECTED = "sequence_ids_expected"
 def expect_messages(session: Session, count: int) -> None:
     """This transaction will handle about `count` messages: PostgreSQL's blocks are sized for them, so a batch
     takes each table's ids in one round trip and a single message wastes few (the ids are 32-bit)."""
-    sqlite_ids.per_transaction(session, _EXPECTED)["messages"] = count
+    per_transaction(session, _EXPECTED)["messages"] = count
 
 
 def take_ids(session: Session, model: type[Any], count: int) -> list[int]:
@@ -37,7 +38,7 @@ def take_ids(session: Session, model: type[Any], count: int) -> list[int]:
 
 
 def _from_sequence(session: Session, table: str, count: int) -> list[int]:
-    kept: dict[str, list[int]] = sqlite_ids.per_transaction(session, _KEPT)
+    kept: dict[str, list[int]] = per_transaction(session, _KEPT)
     ready = kept.setdefault(table, [])
     if len(ready) < count:
         ready += session.connection().execute(
@@ -49,5 +50,5 @@ def _from_sequence(session: Session, table: str, count: int) -> list[int]:
 
 
 def _block(session: Session) -> int:
-    messages = sqlite_ids.per_transaction(session, _EXPECTED).get("messages", 1)
+    messages = per_transaction(session, _EXPECTED).get("messages", 1)
     return min(SEQUENCE_BLOCK, ROWS_PER_MESSAGE * messages)

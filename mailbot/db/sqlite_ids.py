@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Integer, inspect, text
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
-from mailbot.db.transactions import outermost
+from mailbot.db.transactions import per_transaction
 
 _ALLOCATOR = "sqlite_ids"
 _READ_AGAIN = "sqlite_ids_read_again"
@@ -77,15 +77,3 @@ def _allocator(session: Session, mapper: Mapper[Any]) -> dict[str, int]:
         for table, next_id in _highest_ids(session, mapper).items():
             next_ids[table] = max(next_ids.get(table, 0), next_id)
     return next_ids
-
-
-def per_transaction(session: Session, key: str) -> dict[str, Any]:
-    """A dict in `session.info[key]` for the session's outermost transaction: a new one for each transaction."""
-    if session.get_transaction() is None:
-        session.connection()  # begun now: what is kept belongs to this transaction
-    current = outermost(session.get_transaction())
-    kept = session.info.get(key)
-    if kept is None or kept[0] is not current:
-        kept = (current, {})
-        session.info[key] = kept
-    return kept[1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, inspect, insert
+from sqlalchemy import Table, inspect, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
 
 from mailbot.db.fitting import fitted_text, text_columns
@@ -43,14 +43,7 @@ def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> int:
     text is fitted to its columns as fit_to_columns does for ORM rows."""
     assert model in WRITTEN_BEHIND, f"{model.__name__} rows go through the ORM"
     [row_id] = take_ids(session, model, 1)
-    row = {"id": row_id, **values}
-    for column in model.__table__.columns:
-        if column.key not in row:  # an executemany's rows must all name the same columns
-            row[column.key] = column_default(column)
-    for key, length in text_columns(inspect(model)):
-        value = row.get(key)
-        if isinstance(value, str):
-            row[key] = fitted_text(value, length)
+    row = completed(model, {"id": row_id, **values})
     waiting: dict[Table, list[dict[str, Any]]] | None = session.info.get(_WAITING)
     if waiting is None:
         waiting = session.info[_WAITING] = {}
@@ -66,18 +59,10 @@ def insert_loaded(session: Session, row: Any) -> None:
     default, so no attribute is left to load.
     """
     mapper = inspect(row).mapper
-    values: dict[str, Any] = {}
-    lengths = dict(text_columns(mapper))
-    for attribute in mapper.column_attrs:
-        key = attribute.key
-        if key in row.__dict__:
-            value = row.__dict__[key]
-        else:
-            value = column_default(attribute.columns[0])
-        if isinstance(value, str) and key in lengths:
-            value = fitted_text(value, lengths[key])
-        setattr(row, key, value)
-        values[attribute.columns[0].key] = value
+    values = completed(mapper.class_, {column.key: row.__dict__[column.key]
+                                        for column in mapper.local_table.columns if column.key in row.__dict__})
+    for key, value in values.items():
+        setattr(row, key, value)  # fitted, or the default: nothing left unloaded
     session.flush()  # what the new row points at goes first
     session.connection().execute(insert(mapper.local_table), values)
     make_transient_to_detached(row)
@@ -86,10 +71,18 @@ def insert_loaded(session: Session, row: Any) -> None:
     session.info.setdefault(_LOADED, []).append((session.get_nested_transaction() or session.get_transaction(), row))
 
 
-def column_default(column: ColumnElement[Any]) -> Any:
-    """The column's own default where it is a plain value (all of ours are), else NULL."""
-    default = getattr(column, "default", None)
-    return default.arg if default is not None and default.is_scalar else None
+def completed(model: type[Any], row: dict[str, Any]) -> dict[str, Any]:
+    """Every column of `model` named (the default where not given: an executemany's rows must all name the same
+    ones), its text fitted to the column as fit_to_columns does for ORM rows."""
+    for column in model.__table__.columns:
+        if column.key not in row:
+            default = column.default
+            row[column.key] = default.arg if default is not None and default.is_scalar else None  # ours are plain
+    for key, length in text_columns(inspect(model)):
+        value = row.get(key)
+        if isinstance(value, str):
+            row[key] = fitted_text(value, length)
+    return row
 
 
 def write_waiting(session: Session) -> None:
