@@ -199,25 +199,38 @@ def test_terminated_database_connections_lose_and_double_nothing(tmp_path: Path,
     config = prepare(tmp_path, pg_url, imap_source(dovecot, mailbox_user, tmp_path), smtp_sink)
     database = pg_url.rsplit("/", 1)[1]
     admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    locker = create_engine(pg_url, poolclass=NullPool)
     stop = threading.Event()
     terminated: list[int] = []
 
     def terminate_backends() -> None:
-        # At most every 0.4 s, and as soon as one of the bot's connections is inside a transaction: handling a
-        # message takes milliseconds, so terminations at random moments would rarely find one. Ten rounds, then
-        # the database stays up: killing every transaction as soon as it starts, for ever, would let none finish.
-        last = 0.0
-        while not stop.wait(0.01) and len(terminated) < TERMINATION_ROUNDS:
-            with admin.connect() as connection:
-                busy = connection.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
-                    " AND state IN ('active', 'idle in transaction')"), {"db": database}).scalar_one()
-                if time.monotonic() - last < 0.4 or (not busy and time.monotonic() - last < 1.0):
-                    continue
-                last = time.monotonic()
-                terminated.append(int(connection.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar_one()))
+        # Rounds alternate. A trapping round holds a lock on the intake log until one of the bot's connections
+        # waits for it (so is surely inside a transaction), then terminates that connection: handling a message
+        # takes milliseconds, so terminations at random moments would rarely find one. A sweeping round
+        # terminates every connection, idle or not. Ten rounds, then the database stays up.
+        while not stop.wait(0.4) and len(terminated) < TERMINATION_ROUNDS:
+            terminated.append(trap_one() if len(terminated) % 2 == 0 else sweep_all())
+
+    def trap_one() -> int:
+        # The lock is held on a connection of its own: pg_stat_activity, read inside one transaction, would not change.
+        with locker.begin() as holding, admin.connect() as connection:
+            holding.execute(text("LOCK TABLE inbound_messages IN ACCESS EXCLUSIVE MODE"))
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and not stop.is_set():
+                caught = int(connection.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db"
+                    " AND pid NOT IN (pg_backend_pid(), :holder) AND wait_event_type = 'Lock'"),
+                    {"db": database, "holder": holding.connection.dbapi_connection.info.backend_pid}).scalar_one())
+                if caught:
+                    return caught
+                time.sleep(0.01)
+            return 0
+
+    def sweep_all() -> int:
+        with admin.connect() as connection:
+            return int(connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar_one())
 
     log = tmp_path / "service.log"
     service = start_service(config, log)
@@ -238,8 +251,10 @@ def test_terminated_database_connections_lose_and_double_nothing(tmp_path: Path,
             terminator.join(5)
         code = stop_service(service)
         admin.dispose()
+        locker.dispose()
     assert code == 0, log.read_text()[-3000:]
     assert sum(terminated) >= 5, f"only {sum(terminated)} connections were terminated"
+    assert sum(terminated[0::2]) >= 1, f"no termination caught a transaction: {terminated}"
     assert "unavailable; retrying quietly" in log.read_text()  # some terminations landed inside a transaction
     engine = create_engine(pg_url, poolclass=NullPool)
     with engine.connect() as connection:
