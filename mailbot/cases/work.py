@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, EngineerSettings
@@ -61,6 +61,10 @@ def left_out_context(left_out: list[str]) -> dict[str, Any]:
     return {"attachments_left_out": left_out[:MAX_NAMED_LEFT_OUT],
             "attachments_left_out_more": max(len(left_out) - MAX_NAMED_LEFT_OUT, 0)}
 CLOSED, OPEN, WAITING = "closed", "open", "waiting"
+_NOTICES_SENT = (select(CaseMessage.message_id, CaseMessage.recipients)
+                 .where(CaseMessage.case_id == bindparam("case"), CaseMessage.direction == "out",
+                        CaseMessage.internal.is_(True))
+                 .order_by(CaseMessage.id))  # built once: compiled once
 
 
 def describe_survey(answer: SurveyAnswer) -> str:
@@ -195,11 +199,7 @@ class CaseWork:
         """The notices this case already sent to `address`: each new one answers the first, so they form one thread."""
         if self._opened_now:
             return ThreadHeaders()
-        sent = self._session.execute(
-            select(CaseMessage.message_id, CaseMessage.recipients).where(
-                CaseMessage.case_id == self.case.id, CaseMessage.direction == "out", CaseMessage.internal.is_(True)
-            ).order_by(CaseMessage.id)
-        ).all()
+        sent = self._session.execute(_NOTICES_SENT, {"case": self.case.id}).all()
         ids = [message_id for message_id, recipients in sent if is_among(address, recipients)]
         if not ids:
             return ThreadHeaders()

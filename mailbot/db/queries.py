@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from mailbot.db.case_counters import next_number
@@ -40,16 +40,23 @@ def standing_of(contact: Contact, account: Account, contracts: tuple[ContractTer
     )
 
 
+# The hot statements are built once (compiled once, their cache keys too) and run with parameters.
+_MESSAGES_WITH_IDS = (select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients, CaseMessage.direction)
+                      .where(CaseMessage.message_id.in_(bindparam("ids", expanding=True))))
+_CASE_NUMBERED = select(Case.id).where(func.upper(Case.number) == bindparam("number"))
+_LOCK_ACCOUNT = select(Account.id).where(Account.id == bindparam("account")).with_for_update()
+_CASES_OPENED_BETWEEN = (select(func.count()).select_from(Case)
+                         .where(Case.account_id == bindparam("account"), Case.opened_at >= bindparam("start"),
+                                Case.opened_at < bindparam("end")))
+
+
 def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbering) -> ThreadMatch | None:
     """The case this message answers: by a Message-ID the case sent or received, else by the subject tag.
 
     The case row is locked: a scheduled job closing the case meanwhile cannot interleave with this message.
     """
     if message.thread_ids:
-        rows = session.execute(
-            select(CaseMessage.case_id, CaseMessage.internal, CaseMessage.recipients, CaseMessage.direction)
-            .where(CaseMessage.message_id.in_(message.thread_ids))
-        ).all()
+        rows = session.execute(_MESSAGES_WITH_IDS, {"ids": list(message.thread_ids)}).all()
         # What the bot sent decides before what it received: a reply names our message first.
         found = [row[:3] for row in rows if row[3] == "out"] + [row[:3] for row in rows if row[3] == "in"]
         if found:
@@ -63,7 +70,7 @@ def thread_match(session: Session, message: InboundMessage, numbering: CaseNumbe
                 return _match(case, ThreadEvidence.REFERENCE, via_notice=notified)
     number = numbering.find_in_subject(message.subject)
     if number is not None:
-        case_id = session.scalar(select(Case.id).where(func.upper(Case.number) == number.upper()))
+        case_id = session.scalar(_CASE_NUMBERED, {"number": number.upper()})
         case = locked_case(session, case_id) if case_id is not None else None
         if case is not None:
             return _match(case, ThreadEvidence.SUBJECT_TAG)
@@ -103,18 +110,14 @@ def requests_in_month(session: Session, account_id: int, month_start: datetime, 
     The lock makes check-then-open atomic: two workers handling the same account's 3rd and 4th request at
     the same instant queue here, and the second one counts the first one's case.
     """
-    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
-    return session.scalar(
-        select(func.count())
-        .select_from(Case)
-        .where(Case.account_id == account_id, Case.opened_at >= month_start, Case.opened_at < month_end)
-    ) or 0
+    session.execute(_LOCK_ACCOUNT, {"account": account_id})
+    return session.scalar(_CASES_OPENED_BETWEEN, {"account": account_id, "start": month_start, "end": month_end}) or 0
 
 
 def cases_of_type_between(session: Session, account_id: int, ticket_type: str, start: datetime, end: datetime) -> int:
     """The account's cases of a type opened in [start, end) (maintenances in a contract year), under the account's lock,
     so two maintenance requests handled at once cannot both be counted as the last included one."""
-    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    session.execute(_LOCK_ACCOUNT, {"account": account_id})
     return session.scalar(
         select(func.count())
         .select_from(Case)

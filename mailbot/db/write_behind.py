@@ -16,9 +16,10 @@ A rollback drops the rows waiting: they were made in the transaction rolled back
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, inspect, insert
+from sqlalchemy import Insert, Table, inspect, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, make_transient_to_detached
 
 from mailbot.db.fitting import fitted_text, text_columns
@@ -64,11 +65,16 @@ def insert_loaded(session: Session, row: Any) -> None:
     for key, value in values.items():
         setattr(row, key, value)  # fitted, or the default: nothing left unloaded
     session.flush()  # what the new row points at goes first
-    session.connection().execute(insert(mapper.local_table), values)
+    session.connection().execute(insert_into(mapper.local_table), values)
     make_transient_to_detached(row)
     session.add(row)
     # The session does not count it as new: a rollback of this transaction must take it out, as it would a new one.
     session.info.setdefault(_LOADED, []).append((session.get_nested_transaction() or session.get_transaction(), row))
+
+
+@cache  # one per table: a statement built once is compiled once, its cache key included
+def insert_into(table: Table) -> Insert:
+    return insert(table)
 
 
 def completed(model: type[Any], row: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +101,7 @@ def write_waiting(session: Session) -> None:
     for model in WRITTEN_BEHIND:
         rows = waiting.get(model.__table__)
         if rows:
-            connection.execute(insert(model.__table__), rows)
+            connection.execute(insert_into(model.__table__), rows)
 
 
 def write_before_statement(state: ORMExecuteState) -> None:

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import ALWAYS_OPEN, PlanSettings
@@ -51,8 +51,11 @@ def replacement_clock(app: App, case: Case, plan: PlanSettings | None) -> Replac
     return ReplacementClock(case.rma_started_at, option.replacement, calendar)
 
 
+_SETTLED = select(CaseEscalation.clock, CaseEscalation.step).where(CaseEscalation.case_id == bindparam("case"))
+
+
 def settled(session: Session, case_id: int) -> set[tuple[str, int]]:
-    rows = session.execute(select(CaseEscalation.clock, CaseEscalation.step).where(CaseEscalation.case_id == case_id))
+    rows = session.execute(_SETTLED, {"case": case_id})
     return {(clock, step) for clock, step in rows}
 
 
